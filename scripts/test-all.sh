@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: type check, lint, generated-code freshness, then every test file on SQLite and again on
+# PostgreSQL (EUCA_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test). node:test prints the summary CI reads.
+# Tests that boot VMs or need root networking run once (on SQLite): they test the data plane, not the database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+echo "== typecheck"; tsc -p tsconfig.json --noEmit
+echo "== lint"; eslint .
+if [ -f tools/gen-api.ts ]; then echo "== generated code is current"; tsx tools/gen-api.ts --check; fi
+
+mapfile -t unit < <(find src tools test -name '*.test.ts' -not -path 'test/e2e/*' 2>/dev/null | sort)
+mapfile -t e2e < <(find test/e2e -name '*.test.ts' 2>/dev/null | sort)
+
+run() {
+  local label=$1; shift
+  echo "== tests on $label ($# files)"
+  node --import tsx --test --test-concurrency=2 --test-timeout=900000 "$@"
+}
+
+status=0
+EUCA_TEST_DB=sqlite run sqlite "${unit[@]}" || status=1
+EUCA_TEST_DB=postgres run postgres "${unit[@]}" || status=1
+if [ ${#e2e[@]} -gt 0 ]; then
+  EUCA_TEST_DB=sqlite run "end-to-end (sqlite)" "${e2e[@]}" || status=1
+fi
+exit $status

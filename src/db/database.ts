@@ -1,0 +1,96 @@
+/**
+ * @module db/database
+ * One database handle over SQLite (better-sqlite3, WAL; the cloud-in-a-box default) or PostgreSQL (pg; multi-host).
+ * Components declare their own table types and migrations; this module only connects, migrates and closes.
+ *
+ * Portability rules for every schema in the cloud (both dialects run the whole test suite):
+ * - ids are text; timestamps are epoch milliseconds in `bigint` columns (returned as JS numbers on both);
+ * - booleans are integers 0/1; JSON documents are text;
+ * - upserts use `onConflict`, which both dialects support.
+ */
+import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DbConfig } from '../shared/index.js';
+
+// int8 (bigint) and numeric come back from pg as strings by default; our bigints are epoch ms and counters.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export type DbKind = 'sqlite' | 'postgres';
+
+export interface Database<T = any> {
+  readonly kind: DbKind;
+  readonly db: Kysely<T>;
+  close(): Promise<void>;
+}
+
+/** A named migration; names sort in the order they must run (`<component>-<NNN>-<what>` per component). */
+export interface NamedMigration extends Migration {
+  name: string;
+}
+
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+
+export async function openDatabase<T = any>(cfg: DbConfig): Promise<Database<T>> {
+  if (cfg.kind === 'sqlite') {
+    if (cfg.file !== ':memory:') mkdirSync(dirname(cfg.file), { recursive: true });
+    const native = new SQLite(cfg.file);
+    native.pragma('journal_mode = WAL');
+    native.pragma('synchronous = NORMAL');
+    native.pragma('busy_timeout = 5000');
+    native.pragma('foreign_keys = ON');
+    const db = new Kysely<T>({ dialect: new SqliteDialect({ database: native }) });
+    return { kind: 'sqlite', db, close: () => db.destroy() };
+  }
+  const schema = cfg.schema;
+  if (schema !== undefined && !IDENT.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  if (schema) {
+    const admin = new pg.Client({ connectionString: cfg.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({ connectionString: cfg.url, max: 10 });
+  if (schema) {
+    pool.on('connect', (client) => {
+      client.query(`SET search_path TO ${schema}`).catch(() => undefined);
+    });
+  }
+  const db = new Kysely<T>({ dialect: new PostgresDialect({ pool }) });
+  return { kind: 'postgres', db, close: () => db.destroy() };
+}
+
+/** Runs every migration not yet applied, in name order. Throws on the first failure. */
+export async function migrate(database: Database, migrations: NamedMigration[]): Promise<string[]> {
+  const byName: Record<string, Migration> = {};
+  for (const m of migrations) {
+    if (byName[m.name]) throw new Error(`duplicate migration ${m.name}`);
+    byName[m.name] = m;
+  }
+  const provider: MigrationProvider = { getMigrations: () => Promise.resolve(byName) };
+  const migrator = new Migrator({ db: database.db, provider, allowUnorderedMigrations: true });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Drops a PostgreSQL schema (tests). */
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  if (!IDENT.test(schema)) throw new Error(`invalid schema name ${schema}`);
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await admin.end();
+  }
+}
+
+export { sql };
