@@ -4,43 +4,11 @@
  * from the AWS model), call the component's domain, and return a plain object keyed by the output shape's member
  * names; only the serializer knows wire names. They throw `AwsError` for AWS errors.
  */
-import type { Logger } from '../../shared/index.js';
+import type { Logger, Principal, AuthzRequest } from '../../shared/index.js';
+
+export type { Principal, AuthzRequest };
 
 export type ServiceName = 'ec2' | 'iam' | 'sts' | 's3';
-
-/** Who is calling, resolved from the request's credentials. */
-export interface Principal {
-  kind: 'user' | 'assumed-role' | 'federated' | 'anonymous';
-  accountId: string;
-  accountAlias?: string;
-  /** `AIDA…` for users, `AROA…:<session>` for role sessions. */
-  userId: string;
-  /** The user name, or the role name for a role session. */
-  userName: string;
-  /** `arn:aws:iam::<acct>:user/<path><name>` or `arn:aws:sts::<acct>:assumed-role/<role>/<session>`. */
-  arn: string;
-  /** The `eucalyptus` account's principals: allowed everything, everywhere. */
-  isCloudAdmin: boolean;
-  /** The `admin` user of its account: allowed everything in its account. */
-  isAccountAdmin: boolean;
-  accessKeyId?: string;
-  /** For role sessions and GetSessionToken sessions: id of the session credential. */
-  sessionToken?: string;
-  /** Role sessions: the role's id (`AROA…`) and name, and the session policy document if one was passed. */
-  role?: { roleId: string; roleName: string; arn: string; sessionName: string; sessionPolicy?: string };
-}
-
-/** One authorization question: may the principal do `action` on `resource`? */
-export interface AuthzRequest {
-  /** `ec2:RunInstances`, `s3:GetObject`, `iam:CreateUser` … */
-  action: string;
-  /** ARN(s); `*` when the action has no resource. */
-  resources: string[];
-  /** Service-specific condition keys (`s3:prefix`, `ec2:InstanceType` …). */
-  conditions?: Record<string, string | string[]>;
-  /** The account that owns the resource, when known (cross-account checks). */
-  resourceAccount?: string;
-}
 
 export interface RequestContext {
   requestId: string;
