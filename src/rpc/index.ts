@@ -1,0 +1,7 @@
+/**
+ * @module rpc
+ * Typed internal messages between components (HTTP + JSON, validated on both sides).
+ */
+export * from './schema.js';
+export * from './http.js';
+export * from './nc.js';
