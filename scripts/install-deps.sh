@@ -10,7 +10,7 @@ PKGS=(
   busybox-static dropbear-bin cpio e2fsprogs  # the default guest image, built from Debian packages
   awscli python3-boto3 s3cmd rclone     # real clients, used as test oracles
   nginx-light wrk                       # benchmark references and load generator
-  openssh-client ca-certificates
+  openssh-client ca-certificates putty-tools   # putty-tools: checks PPK key pairs
 )
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
