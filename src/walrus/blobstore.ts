@@ -1,0 +1,230 @@
+/**
+ * @module walrus/blobstore
+ * Where object bytes live. A blob is an immutable byte string named by a random id; objects and multipart parts
+ * reference blobs from the database. `FsBlobStore` keeps each blob as one file under `<dir>/blobs/xx/<id>`:
+ *
+ * - `write` streams the source into `<dir>/tmp/<random>` (never buffering it whole), hashing MD5 and any requested
+ *   checksums on the way, then `fsync`s the file, renames it into place and `fsync`s the directory. Only then does
+ *   the caller commit the database row that names the blob, so a committed row always points at durable bytes.
+ * - A blob is never modified; a new version of an object is a new blob. Readers open the file(s) before they send a
+ *   byte, so a concurrent overwrite or delete cannot make them see a partial or mixed object (unlinked files stay
+ *   readable through open descriptors).
+ * - Crash leftovers: temporary files (removed by `sweepTemp` at startup) and blobs written but never committed
+ *   (removed by `collectGarbage` given the set of referenced ids).
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { AwsError } from '../shared/index.js';
+
+/** An incremental checksum (CRC32, CRC32C, CRC64NVME, SHA1, SHA256 ...): `digest` returns base64, as S3 sends it. */
+export interface Checksummer {
+  update(chunk: Uint8Array): void;
+  digest(): string;
+}
+
+export interface BlobWriteOptions {
+  /** Extra checksums to compute while streaming, by algorithm name. */
+  checksums?: Record<string, Checksummer>;
+  /** Refuse (EntityTooLarge) once more than this many bytes arrive. */
+  maxSize?: number;
+  /** Also compute SHA-256 (hex) of the bytes (for `x-amz-content-sha256` checks). */
+  sha256?: boolean;
+}
+
+export interface BlobWriteResult {
+  blobId: string;
+  size: number;
+  /** MD5 of the bytes, hex. */
+  md5: string;
+  /** SHA-256, hex, when asked for. */
+  sha256?: string;
+  /** Each requested checksum, base64. */
+  checksums: Record<string, string>;
+}
+
+/** An opened blob: reading it is unaffected by a later delete. */
+export interface BlobHandle {
+  readonly size: number;
+  /** Streams bytes [start, end] (inclusive); the handle is closed when the stream ends or is destroyed. */
+  stream(start?: number, end?: number): Readable;
+  close(): Promise<void>;
+}
+
+export interface BlobStore {
+  /** Streams `source` into a new durable blob. On any error nothing is left behind. */
+  write(source: AsyncIterable<Uint8Array>, opts?: BlobWriteOptions): Promise<BlobWriteResult>;
+  /** Opens a blob for reading; throws if it does not exist. */
+  open(blobId: string): Promise<BlobHandle>;
+  /** Removes a blob; removing a missing blob is not an error. */
+  delete(blobId: string): Promise<void>;
+  /** Removes temporary files left by a crash; returns how many. Run at startup, before serving. */
+  sweepTemp(): Promise<number>;
+  /** Removes every blob not in `referenced` and older than `minAgeMs` (not being committed right now). */
+  collectGarbage(referenced: (blobId: string) => Promise<boolean> | boolean, minAgeMs?: number): Promise<number>;
+  /** Path of the blob's file, for zero-copy serving; undefined for non-file backends. */
+  pathOf?(blobId: string): string;
+}
+
+const ID = /^[0-9a-f]{32}$/;
+const BATCH = 1 << 20; // write in ~1 MiB batches
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly dir: string;
+  private readonly tmpDir: string;
+  private readonly blobDir: string;
+  private readonly made = new Set<string>();
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.tmpDir = join(dir, 'tmp');
+    this.blobDir = join(dir, 'blobs');
+  }
+
+  /** Opens (creating if needed) a store rooted at `dir`. Call `sweepTemp()` before serving. */
+  static async create(dir: string): Promise<FsBlobStore> {
+    const s = new FsBlobStore(dir);
+    await mkdir(s.tmpDir, { recursive: true });
+    await mkdir(s.blobDir, { recursive: true });
+    return s;
+  }
+
+  pathOf(blobId: string): string {
+    if (!ID.test(blobId)) throw new Error(`bad blob id ${blobId}`);
+    return join(this.blobDir, blobId.slice(0, 2), blobId);
+  }
+
+  async write(source: AsyncIterable<Uint8Array>, opts: BlobWriteOptions = {}): Promise<BlobWriteResult> {
+    const blobId = randomBytes(16).toString('hex');
+    const tmp = join(this.tmpDir, `${blobId}.part`);
+    const md5 = createHash('md5');
+    const sha: Hash | undefined = opts.sha256 ? createHash('sha256') : undefined;
+    const extra = Object.entries(opts.checksums ?? {});
+    const max = opts.maxSize ?? Number.MAX_SAFE_INTEGER;
+    let fh: FileHandle | undefined;
+    let size = 0;
+    try {
+      fh = await open(tmp, 'wx', 0o600);
+      let batch: Uint8Array[] = [];
+      let batchBytes = 0;
+      let inflight: Promise<unknown> | undefined;
+      const handle = fh;
+      const flush = async () => {
+        if (inflight) await inflight;
+        if (batchBytes === 0) return;
+        const bufs = batch;
+        batch = [];
+        batchBytes = 0;
+        inflight = handle.writev(bufs);
+      };
+      for await (const chunk of source) {
+        if (chunk.length === 0) continue;
+        size += chunk.length;
+        if (size > max) {
+          throw new AwsError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
+        }
+        md5.update(chunk);
+        sha?.update(chunk);
+        for (const [, c] of extra) c.update(chunk);
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes >= BATCH) await flush();
+      }
+      await flush();
+      if (inflight) await inflight;
+      await fh.sync();
+      await fh.close();
+      fh = undefined;
+      const final = this.pathOf(blobId);
+      const sub = join(this.blobDir, blobId.slice(0, 2));
+      if (!this.made.has(sub)) {
+        await mkdir(sub, { recursive: true });
+        this.made.add(sub);
+      }
+      await rename(tmp, final);
+      await fsyncDir(sub);
+    } catch (e) {
+      if (fh) await fh.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    const checksums: Record<string, string> = {};
+    for (const [name, c] of extra) checksums[name] = c.digest();
+    return { blobId, size, md5: md5.digest('hex'), ...(sha ? { sha256: sha.digest('hex') } : {}), checksums };
+  }
+
+  async open(blobId: string): Promise<BlobHandle> {
+    const fh = await open(this.pathOf(blobId), 'r');
+    const { size } = await fh.stat();
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await fh.close();
+    };
+    return {
+      size,
+      close,
+      stream: (start = 0, end = size - 1) => {
+        closed = true; // the stream owns the descriptor now
+        if (end < start) {
+          // an empty range: a stream that ends at once, after releasing the descriptor
+          void fh.close();
+          return Readable.from([]);
+        }
+        return createReadStream('', { fd: fh, start, end, highWaterMark: 1 << 20, autoClose: true });
+      },
+    };
+  }
+
+  async delete(blobId: string): Promise<void> {
+    if (!ID.test(blobId)) return;
+    await unlink(this.pathOf(blobId)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  }
+
+  async sweepTemp(): Promise<number> {
+    let n = 0;
+    for (const name of await readdir(this.tmpDir)) {
+      await rm(join(this.tmpDir, name), { force: true, recursive: true });
+      n++;
+    }
+    return n;
+  }
+
+  async collectGarbage(referenced: (blobId: string) => Promise<boolean> | boolean, minAgeMs = 60 * 60_000): Promise<number> {
+    let n = 0;
+    const now = Date.now();
+    for (const sub of await readdir(this.blobDir)) {
+      const d = join(this.blobDir, sub);
+      let names: string[];
+      try {
+        names = await readdir(d);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        if (!ID.test(name)) continue;
+        if (await referenced(name)) continue;
+        const p = join(d, name);
+        const st = await stat(p).catch(() => undefined);
+        if (!st || now - st.mtimeMs < minAgeMs) continue;
+        await unlink(p).catch(() => undefined);
+        n++;
+      }
+    }
+    return n;
+  }
+}

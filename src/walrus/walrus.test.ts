@@ -1,0 +1,294 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { openTestDatabase } from '../db/index.js';
+import { FsBlobStore, Walrus, walrusMigrations, cannedAcl, multipartEtag, type WalrusTables, type NewObject, type Owner } from './index.js';
+
+const alice: Owner = { accountId: '111111111111', displayName: 'alice' };
+
+async function setup(minPartSize = 5) {
+  const db = await openTestDatabase<WalrusTables>(walrusMigrations);
+  const dir = mkdtempSync(join(tmpdir(), 'walrus-'));
+  const blobs = await FsBlobStore.create(dir);
+  const w = new Walrus(db.db, blobs, { minPartSize });
+  return { w, blobs, dir, close: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+async function* chunks(...bufs: Buffer[]) {
+  for (const b of bufs) yield b;
+}
+
+async function put(w: Walrus, bucket: string, key: string, data: Buffer): Promise<string> {
+  const r = await w.blobs.write(chunks(data));
+  const obj: NewObject = {
+    owner: alice, size: r.size, etag: r.md5, headers: {}, metadata: {}, checksums: { values: {} },
+    blobs: [{ id: r.blobId, size: r.size }], acl: cannedAcl('private', alice), tagging: null,
+  };
+  return (await w.commitObject(bucket, key, obj)).versionId;
+}
+
+async function read(w: Walrus, bucket: string, key: string, versionId?: string): Promise<Buffer> {
+  const v = await w.getObject(bucket, key, versionId);
+  const out: Buffer[] = [];
+  for (const b of v.blobs) {
+    const h = await w.blobs.open(b.id);
+    for await (const c of h.stream()) out.push(c as Buffer);
+  }
+  return Buffer.concat(out);
+}
+
+function blobCount(dir: string): number {
+  let n = 0;
+  for (const sub of readdirSync(join(dir, 'blobs'))) n += readdirSync(join(dir, 'blobs', sub)).length;
+  return n;
+}
+
+test('blob store: streams, hashes, leaves no temp files, reads ranges, deletes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blobs-'));
+  try {
+    const s = await FsBlobStore.create(dir);
+    const a = randomBytes(3 << 20);
+    const b = randomBytes(12345);
+    const r = await s.write(chunks(a, b), { sha256: true });
+    const all = Buffer.concat([a, b]);
+    assert.equal(r.size, all.length);
+    assert.equal(r.md5, createHash('md5').update(all).digest('hex'));
+    assert.equal(r.sha256, createHash('sha256').update(all).digest('hex'));
+    assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
+    const h = await s.open(r.blobId);
+    const part: Buffer[] = [];
+    for await (const c of h.stream(10, 19)) part.push(c as Buffer);
+    assert.deepEqual(Buffer.concat(part), all.subarray(10, 20));
+    // a reader that opened the blob keeps reading after delete
+    const h2 = await s.open(r.blobId);
+    await s.delete(r.blobId);
+    const again: Buffer[] = [];
+    for await (const c of h2.stream()) again.push(c as Buffer);
+    assert.equal(Buffer.concat(again).length, all.length);
+    await assert.rejects(s.open(r.blobId));
+    // size limit: nothing left behind
+    await assert.rejects(s.write(chunks(a), { maxSize: 100 }), /EntityTooLarge|exceeds/);
+    assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
+    // startup sweep
+    writeFileSync(join(dir, 'tmp', 'crash.part'), 'x');
+    assert.equal(await s.sweepTemp(), 1);
+    // empty blob
+    const e = await s.write(chunks());
+    const he = await s.open(e.blobId);
+    const got: Buffer[] = [];
+    for await (const c of he.stream()) got.push(c as Buffer);
+    assert.equal(Buffer.concat(got).length, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('buckets: naming rules, ownership conflicts, BucketNotEmpty', async () => {
+  const { w, close } = await setup();
+  try {
+    for (const bad of ['ab', 'UPPER', 'a_b', '192.168.1.1', 'a..b', '-ab', 'x'.repeat(64)]) {
+      await assert.rejects(w.createBucket(alice, bad, 'r', []), { code: 'InvalidBucketName' });
+    }
+    await w.createBucket(alice, 'bk-b1', 'r', cannedAcl('private', alice));
+    await assert.rejects(w.createBucket(alice, 'bk-b1', 'r', []), { code: 'BucketAlreadyOwnedByYou' });
+    await assert.rejects(w.createBucket({ accountId: '2', displayName: 'bob' }, 'bk-b1', 'r', []), { code: 'BucketAlreadyExists' });
+    await put(w, 'bk-b1', 'k', Buffer.from('x'));
+    await assert.rejects(w.deleteBucket('bk-b1'), { code: 'BucketNotEmpty' });
+    await w.deleteObject('bk-b1', 'k', alice);
+    await w.deleteBucket('bk-b1');
+    await assert.rejects(w.getBucket('bk-b1'), { code: 'NoSuchBucket' });
+    assert.deepEqual(await w.listBuckets(alice.accountId), []);
+  } finally {
+    await close();
+  }
+});
+
+test('objects: overwrite frees the old blob, concurrent puts leave one whole object, conditions', async () => {
+  const { w, dir, close } = await setup();
+  try {
+    await w.createBucket(alice, 'bk-b', 'r', []);
+    await put(w, 'bk-b', 'k', Buffer.from('one'));
+    await put(w, 'bk-b', 'k', Buffer.from('two'));
+    assert.equal((await read(w, 'bk-b', 'k')).toString(), 'two');
+    assert.equal(blobCount(dir), 1);
+    const datas = Array.from({ length: 8 }, (_, i) => Buffer.alloc(200_000 + i, i));
+    await Promise.all(datas.map((d) => put(w, 'bk-b', 'c', d)));
+    const got = await read(w, 'bk-b', 'c');
+    assert.ok(datas.some((d) => d.equals(got)));
+    assert.equal(blobCount(dir), 2);
+    const r = await w.blobs.write(chunks(Buffer.from('z')));
+    const obj: NewObject = { owner: alice, size: 1, etag: r.md5, headers: {}, metadata: {}, checksums: { values: {} }, blobs: [{ id: r.blobId, size: 1 }], acl: [], tagging: null };
+    await assert.rejects(w.commitObject('bk-b', 'k', obj, { ifNoneMatch: '*' }), { code: 'PreconditionFailed' });
+    await assert.rejects(w.commitObject('bk-b', 'k', obj, { ifMatch: '"nope"' }), { code: 'PreconditionFailed' });
+    await assert.rejects(w.commitObject('bk-b', 'none', obj, { ifMatch: '*' }), { code: 'NoSuchKey' });
+    await w.commitObject('bk-b', 'fresh', obj, { ifNoneMatch: '*' });
+  } finally {
+    await close();
+  }
+});
+
+test('versioning: versions, delete markers, suspended null version, delete by version promotes', async () => {
+  const { w, dir, close } = await setup();
+  try {
+    await w.createBucket(alice, 'bk-v', 'r', []);
+    await w.updateBucket('bk-v', { versioning: 'Enabled' });
+    const v1 = await put(w, 'bk-v', 'k', Buffer.from('1'));
+    const v2 = await put(w, 'bk-v', 'k', Buffer.from('2'));
+    assert.notEqual(v1, v2);
+    assert.equal((await read(w, 'bk-v', 'k', v1)).toString(), '1');
+    const del = await w.deleteObject('bk-v', 'k', alice);
+    assert.equal(del.deleteMarker, true);
+    await assert.rejects(w.getObject('bk-v', 'k'), { code: 'NoSuchKey' });
+    await assert.rejects(w.getObject('bk-v', 'k', del.versionId), { code: 'MethodNotAllowed' });
+    const list = await w.listVersions('bk-v', {});
+    assert.deepEqual(list.versions.map((x) => [x.versionId, x.isLatest, x.deleteMarker]), [[del.versionId, true, true], [v2, false, false], [v1, false, false]]);
+    await w.deleteObject('bk-v', 'k', alice, del.versionId);
+    assert.equal((await read(w, 'bk-v', 'k')).toString(), '2');
+    await w.updateBucket('bk-v', { versioning: 'Suspended' });
+    assert.equal(await put(w, 'bk-v', 'k', Buffer.from('3')), 'null');
+    assert.equal(await put(w, 'bk-v', 'k', Buffer.from('4')), 'null');
+    assert.equal((await w.listVersions('bk-v', {})).versions.length, 3);
+    assert.equal(blobCount(dir), 3);
+    await w.deleteObject('bk-v', 'k', alice, v1);
+    assert.equal(blobCount(dir), 2);
+    assert.equal((await read(w, 'bk-v', 'k')).toString(), '4');
+  } finally {
+    await close();
+  }
+});
+
+test('listings: prefix, delimiter, paging over 2,500 keys, byte order, version paging', async () => {
+  const { w, close } = await setup();
+  try {
+    await w.createBucket(alice, 'bk-l', 'r', []);
+    const keys: string[] = [];
+    for (let d = 0; d < 5; d++) for (let i = 0; i < 520; i++) keys.push(`dir${d}/f${String(i).padStart(4, '0')}`);
+    keys.push('top-a', 'top-b', 'é', 'z', 'Z', 'a//b', 'a/');
+    await Promise.all(keys.map((k) => put(w, 'bk-l', k, Buffer.from(k))));
+    const sorted = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    // flat paging
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const r = await w.listObjects('bk-l', { maxKeys: 333, ...(after !== undefined ? { after } : {}) });
+      seen.push(...r.objects.map((o) => o.key));
+      if (!r.truncated) break;
+      after = r.last;
+    }
+    assert.deepEqual(seen, sorted);
+    // delimiter paging: 5 dirs + a/ + top-a, top-b, Z, z, é
+    const items: string[] = [];
+    after = undefined;
+    for (;;) {
+      const r = await w.listObjects('bk-l', { delimiter: '/', maxKeys: 2, ...(after !== undefined ? { after } : {}) });
+      items.push(...r.commonPrefixes.map((p) => `P:${p}`), ...r.objects.map((o) => o.key));
+      if (!r.truncated) break;
+      after = r.last;
+    }
+    assert.deepEqual(items.sort(), ['P:a/', 'P:dir0/', 'P:dir1/', 'P:dir2/', 'P:dir3/', 'P:dir4/', 'Z', 'top-a', 'top-b', 'z', 'é'].sort());
+    const sub = await w.listObjects('bk-l', { prefix: 'dir3/', delimiter: '/', maxKeys: 1000 });
+    assert.equal(sub.objects.length, 520);
+    assert.equal(sub.truncated, false);
+    const aa = await w.listObjects('bk-l', { prefix: 'a/', delimiter: '/' });
+    assert.deepEqual(aa.commonPrefixes, ['a//']);
+    assert.deepEqual(aa.objects.map((o) => o.key), ['a/']);
+    // versions paged
+    const vs: string[] = [];
+    let km: string | undefined;
+    let vm: string | undefined;
+    for (;;) {
+      const r = await w.listVersions('bk-l', { maxKeys: 700, ...(km !== undefined ? { after: km } : {}), ...(vm !== undefined ? { versionIdMarker: vm } : {}) });
+      vs.push(...r.versions.map((v) => v.key));
+      if (!r.truncated) break;
+      km = r.nextKeyMarker;
+      vm = r.nextVersionIdMarker;
+    }
+    assert.deepEqual(vs, sorted);
+  } finally {
+    await close();
+  }
+});
+
+test('multipart: validation, -N ETag, parts become the object without copying, abort frees parts', async () => {
+  const { w, dir, close } = await setup(10);
+  try {
+    await w.createBucket(alice, 'bk-m', 'r', []);
+    await put(w, 'bk-m', 'k', Buffer.from('old'));
+    const up = await w.createUpload({ bucket: 'bk-m', key: 'k', owner: alice, initiatorArn: 'arn', initiatorId: 'id', headers: {}, metadata: { a: 'b' }, acl: [], tagging: null, checksumAlgorithm: null });
+    const data = [Buffer.alloc(10, 1), Buffer.alloc(10, 2), Buffer.alloc(3, 3)];
+    const etags: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await w.blobs.write(chunks(data[i]!));
+      await w.commitPart('bk-m', 'k', up.uploadId, { partNumber: i + 1, size: r.size, etag: r.md5, blobId: r.blobId, checksums: {}, lastModified: Date.now() });
+      etags.push(r.md5);
+    }
+    // re-upload part 2: the first blob is freed
+    const r2 = await w.blobs.write(chunks(data[1]!));
+    await w.commitPart('bk-m', 'k', up.uploadId, { partNumber: 2, size: r2.size, etag: r2.md5, blobId: r2.blobId, checksums: {}, lastModified: Date.now() });
+    assert.equal(blobCount(dir), 4);
+    await assert.rejects(w.completeUpload('bk-m', 'k', up.uploadId, [{ partNumber: 2, etag: etags[1]! }, { partNumber: 1, etag: etags[0]! }]), { code: 'InvalidPartOrder' });
+    await assert.rejects(w.completeUpload('bk-m', 'k', up.uploadId, [{ partNumber: 1, etag: 'bad' }]), { code: 'InvalidPart' });
+    await assert.rejects(w.completeUpload('bk-m', 'k', up.uploadId, [{ partNumber: 3, etag: etags[2]! }, { partNumber: 4, etag: etags[2]! }]), { code: 'InvalidPart' });
+    await assert.rejects(w.completeUpload('bk-m', 'k', up.uploadId, [{ partNumber: 3, etag: etags[2]! }, { partNumber: 5, etag: 'x' }]), { code: 'InvalidPart' });
+    const v = await w.completeUpload('bk-m', 'k', up.uploadId, [{ partNumber: 1, etag: `"${etags[0]}"` }, { partNumber: 2, etag: etags[1]! }, { partNumber: 3, etag: etags[2]! }]);
+    assert.equal(v.etag, multipartEtag(etags));
+    assert.match(v.etag, /-3$/);
+    assert.deepEqual(await read(w, 'bk-m', 'k'), Buffer.concat(data));
+    assert.equal(blobCount(dir), 3); // old object freed
+    await assert.rejects(w.getUpload('bk-m', 'k', up.uploadId), { code: 'NoSuchUpload' });
+    // too small
+    const up2 = await w.createUpload({ bucket: 'bk-m', key: 'k2', owner: alice, initiatorArn: 'arn', initiatorId: 'id', headers: {}, metadata: {}, acl: [], tagging: null, checksumAlgorithm: null });
+    for (let i = 1; i <= 2; i++) {
+      const r = await w.blobs.write(chunks(Buffer.alloc(3, i)));
+      await w.commitPart('bk-m', 'k2', up2.uploadId, { partNumber: i, size: 3, etag: r.md5, blobId: r.blobId, checksums: {}, lastModified: Date.now() });
+    }
+    const parts = (await w.listParts(up2.uploadId)).parts;
+    await assert.rejects(w.completeUpload('bk-m', 'k2', up2.uploadId, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag }))), { code: 'EntityTooSmall' });
+    assert.equal((await w.listUploads('bk-m', {})).uploads.length, 1);
+    await w.abortUpload('bk-m', 'k2', up2.uploadId);
+    assert.equal(blobCount(dir), 3);
+    assert.equal((await w.listUploads('bk-m', {})).uploads.length, 0);
+  } finally {
+    await close();
+  }
+});
+
+test('recover: sweeps temp files and orphan blobs, keeps referenced ones', async () => {
+  const { w, dir, close } = await setup();
+  try {
+    await w.createBucket(alice, 'bk-g', 'r', []);
+    await put(w, 'bk-g', 'k', Buffer.from('keep'));
+    await w.blobs.write(chunks(Buffer.from('orphan')));
+    writeFileSync(join(dir, 'tmp', 'x.part'), 'partial');
+    assert.deepEqual(await w.recover(), { tempFiles: 1, orphanBlobs: 1 });
+    assert.equal((await read(w, 'bk-g', 'k')).toString(), 'keep');
+    assert.ok(existsSync(join(dir, 'tmp')));
+  } finally {
+    await close();
+  }
+});
+
+test('lifecycle: expires current objects, noncurrent versions, old uploads', async () => {
+  const { w, close } = await setup();
+  try {
+    await w.createBucket(alice, 'bk-lc', 'r', []);
+    await put(w, 'bk-lc', 'logs/a', Buffer.from('a'));
+    await put(w, 'bk-lc', 'keep/b', Buffer.from('bk-b'));
+    await w.createUpload({ bucket: 'bk-lc', key: 'logs/u', owner: alice, initiatorArn: 'a', initiatorId: 'i', headers: {}, metadata: {}, acl: [], tagging: null, checksumAlgorithm: null });
+    await w.updateBucket('bk-lc', { lifecycle: [{ id: 'r', status: 'Enabled', prefix: 'logs/', expirationDays: 1, abortIncompleteDays: 1 }] });
+    assert.equal(await w.runLifecycle(Date.now()), 0);
+    assert.equal(await w.runLifecycle(Date.now() + 2 * 86_400_000), 2);
+    await assert.rejects(w.getObject('bk-lc', 'logs/a'), { code: 'NoSuchKey' });
+    await w.getObject('bk-lc', 'keep/b');
+    await w.updateBucket('bk-lc', { versioning: 'Enabled', lifecycle: [{ status: 'Enabled', prefix: '', noncurrentDays: 1, expiredObjectDeleteMarker: true }] });
+    await put(w, 'bk-lc', 'bk-v', Buffer.from('1'));
+    await put(w, 'bk-lc', 'bk-v', Buffer.from('2'));
+    assert.equal(await w.runLifecycle(Date.now() + 2 * 86_400_000), 1);
+    assert.equal((await w.listVersions('bk-lc', { prefix: 'bk-v' })).versions.length, 1);
+  } finally {
+    await close();
+  }
+});
