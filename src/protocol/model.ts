@@ -167,7 +167,7 @@ export class ServiceModel {
     if (this.patternCache.has(shapeName)) return this.patternCache.get(shapeName) ?? null;
     const p = this.shape(shapeName).pattern;
     let re: RegExp | null = null;
-    if (p !== undefined) {
+    if (p !== undefined && !brokenPattern(p)) {
       for (const flags of ['u', '']) {
         try {
           re = new RegExp(`^(?:${p})$`, flags);
@@ -192,6 +192,12 @@ export class ServiceModel {
     }
     return e;
   }
+}
+
+/** A model pattern with `^` in the middle (EC2 PlacementGroupArn) can never match: AWS does not apply it, nor do we. */
+function brokenPattern(p: string): boolean {
+  for (let i = 1; i < p.length; i++) if (p[i] === '^' && p[i - 1] !== '[' && p[i - 1] !== '\\') return true;
+  return false;
 }
 
 const cache = new Map<string, ServiceModel>();

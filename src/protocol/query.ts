@@ -205,7 +205,7 @@ class Parser {
         }
         if (p.lengths && shape.min !== undefined && raw.length < shape.min) return bad(`Member must have length greater than or equal to ${shape.min}`);
         if (p.lengths && shape.max !== undefined && raw.length > shape.max) return bad(`Member must have length less than or equal to ${shape.max}`);
-        if (p.patterns && shape.pattern !== undefined && !brokenPattern(shape.pattern)) {
+        if (p.patterns && shape.pattern !== undefined) {
           const re = this.model.pattern(shapeName);
           if (re && !re.test(raw)) return bad(`Member must satisfy regular expression pattern: ${shape.pattern}`);
         }
@@ -256,11 +256,6 @@ class Parser {
   }
 }
 
-/** A model pattern with `^` in the middle (EC2 PlacementGroupArn) can never match: AWS does not apply it, nor do we. */
-function brokenPattern(p: string): boolean {
-  for (let i = 1; i < p.length; i++) if (p[i] === '^' && p[i - 1] !== '[' && p[i - 1] !== '\\') return true;
-  return false;
-}
 
 /** Children with numeric names (list/map indexes), ordered by number. Non-numeric or absurd indexes are ignored. */
 function indexedChildren(node: TreeNode | undefined): [number, TreeNode][] {
