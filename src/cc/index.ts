@@ -5,3 +5,5 @@
  */
 export * from './scheduler.js';
 export * from './network.js';
+export * from './controller.js';
+export * from './server.js';

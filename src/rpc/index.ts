@@ -5,3 +5,4 @@
 export * from './schema.js';
 export * from './http.js';
 export * from './nc.js';
+export * from './cc.js';
