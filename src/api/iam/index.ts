@@ -1,0 +1,5 @@
+/**
+ * @module api/iam
+ * IAM (Euare) handlers.
+ */
+export * from './users.js';

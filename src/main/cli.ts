@@ -1,0 +1,334 @@
+/**
+ * @module main/cli
+ * `euca`: the one command of Eucalyptus-TS. Each subcommand has --help; failures print what went wrong and what to do,
+ * and exit non-zero.
+ */
+import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, DEFAULT_DATA_DIR, type CloudConfig, createLogger } from '../shared/index.js';
+import { openDatabase, migrate } from '../db/index.js';
+import { IamStore, PropertyStore, ADMIN_USER, CLOUD_ADMIN_ACCOUNT } from '../clc/index.js';
+import { allMigrations } from './migrations.js';
+import { initCloud, startCloud } from './cloud.js';
+import { endpointsFor, eucarc, writeAwsProfile, awsCliVersion, cliReadsEndpointConfig, type CredentialSet } from './credentials.js';
+
+class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+  '': `euca — Eucalyptus-TS, a private AWS cloud on your own machines
+
+Usage: euca <command> [options]
+
+Commands:
+  init          create the database, the eucalyptus admin account and its key, and the cloud keys
+  up            start the cloud-in-a-box (every component on this host) in the background, write credentials
+  run           run every component in the foreground (what 'up' starts)
+  down          stop the cloud started by 'up'
+  credentials   write an eucarc and an AWS CLI profile for a user (default: the cloud admin)
+  services      list the cloud's components and their states
+  properties    get or set the cloud's configurable properties
+  accounts      create, list and delete accounts (cloud admin)
+
+Global options:
+  --data-dir DIR   where the cloud keeps its state (default ${DEFAULT_DATA_DIR}, or $EUCA_DATA_DIR)
+  -h, --help       help for any command`,
+  init: `Usage: euca init [--data-dir DIR] [--db-url URL] [--region NAME] [--host HOST]
+
+Creates the data directory and its euca.json, the database schema (SQLite in DIR by default; --db-url
+postgres://user@host:port/db for PostgreSQL), the 'eucalyptus' cloud-admin account with its 'admin' user and an
+access key, and the cloud's key pair and certificate. Safe to run again: existing state is kept.`,
+  up: `Usage: euca up [--data-dir DIR] [--profile NAME] [--no-credentials] [--foreground]
+
+Initialises the cloud if needed, starts every component on this host in the background (logs in DIR/logs), waits
+until they answer, writes the admin's credentials (see 'euca credentials') and prints the endpoints.`,
+  run: `Usage: euca run [--data-dir DIR]
+
+Runs every component in the foreground until interrupted (Ctrl-C stops cleanly).`,
+  down: `Usage: euca down [--data-dir DIR]
+
+Stops the cloud started by 'euca up'.`,
+  credentials: `Usage: euca credentials [--account NAME] [--user NAME] [--profile NAME] [--out DIR] [--aws-cli BIN]
+
+Writes DIR/eucarc (default: the data directory) and the AWS CLI profile NAME (default 'euca') with the endpoints
+and an access key of the user (default: the cloud admin, eucalyptus/admin; a key is created if the user has none).
+Other profiles in ~/.aws/config and ~/.aws/credentials are left as they are. For aws CLI versions that cannot read
+endpoints from the config (v2 before 2.13, e.g. Debian 12's), a small plugin is installed to supply them.`,
+  services: `Usage: euca services [--data-dir DIR]
+
+Lists the cloud's components, their endpoints and states (ENABLED, NOTREADY, BROKEN, STOPPED).`,
+  properties: `Usage: euca properties get [PREFIX]
+       euca properties set NAME VALUE
+
+Shows or changes the cloud's typed properties (e.g. cloud.vmstate.terminated_time).`,
+  accounts: `Usage: euca accounts create NAME
+       euca accounts list
+       euca accounts delete NAME [--recursive]
+
+Manages accounts (Eucalyptus's CreateAccount / ListAccounts / DeleteAccount). 'create' prints the new account's id
+and its admin user's access key; write them as a profile with 'euca credentials --account NAME'.`,
+};
+
+function help(cmd: string): string {
+  return HELP[cmd] ?? HELP['']!;
+}
+
+async function withStores<T>(cfg: CloudConfig, fn: (s: { iam: IamStore; props: PropertyStore }) => Promise<T>): Promise<T> {
+  if (!existsSync(join(cfg.dataDir, 'euca.json'))) {
+    throw new UsageError(`No cloud in ${cfg.dataDir}: run 'euca init' (or 'euca up') first.`);
+  }
+  const database = await openDatabase(cfg.db);
+  try {
+    await migrate(database, allMigrations);
+    return await fn({ iam: new IamStore(database.db), props: new PropertyStore(database.db) });
+  } finally {
+    await database.close();
+  }
+}
+
+async function cmdCredentials(cfg: CloudConfig, o: { account?: string; user?: string; profile?: string; out?: string; awsCli?: string }): Promise<string> {
+  const creds = await withStores(cfg, async ({ iam }) => {
+    const account = await iam.getAccount(o.account ?? CLOUD_ADMIN_ACCOUNT);
+    const user = await iam.getUser(account.accountId, o.user ?? ADMIN_USER);
+    const keys = (await iam.listAccessKeys(account.accountId, user.name)).filter((k) => k.status === 'Active');
+    const key = keys[0] ?? (await iam.createAccessKey(account.accountId, user.name));
+    const c: CredentialSet = {
+      accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey, accountId: account.accountId, userName: user.name,
+      region: cfg.region, endpoints: endpointsFor(cfg.host, cfg.ports),
+    };
+    return c;
+  });
+  const outDir = o.out ?? cfg.dataDir;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'eucarc'), eucarc(creds), { mode: 0o600 });
+  const profile = o.profile ?? 'euca';
+  const configFile = process.env.AWS_CONFIG_FILE ?? join(homedir(), '.aws', 'config');
+  const credentialsFile = process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials');
+  const version = awsCliVersion(o.awsCli ?? 'aws') ?? awsCliVersion('/usr/bin/aws');
+  const plugin = version !== undefined && !cliReadsEndpointConfig(version);
+  writeAwsProfile(creds, { profile, configFile, credentialsFile, pluginDir: join(cfg.dataDir, 'awscli-plugin'), plugin });
+  return [
+    `Credentials of ${o.account ?? CLOUD_ADMIN_ACCOUNT}/${creds.userName} (account ${creds.accountId}):`,
+    `  eucarc:          ${join(outDir, 'eucarc')}`,
+    `  AWS CLI profile: ${profile} (in ${configFile}${plugin ? `; endpoint plugin enabled for ${version?.split(' ')[0]}` : ''})`,
+    `  try:             aws --profile ${profile} ec2 describe-availability-zones`,
+  ].join('\n');
+}
+
+async function waitHealthy(url: string, timeoutMs: number, child?: { exitCode: number | null }): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child && child.exitCode !== null) return false;
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return true;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+function pidFile(cfg: CloudConfig): string {
+  return join(cfg.dataDir, 'euca.pid');
+}
+
+function runningPid(cfg: CloudConfig): number | undefined {
+  if (!existsSync(pidFile(cfg))) return undefined;
+  const pid = Number(readFileSync(pidFile(cfg), 'utf8').trim());
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+async function cmdUp(cfg: CloudConfig, o: { profile?: string; noCredentials?: boolean }): Promise<string> {
+  const init = await initCloud(cfg);
+  const lines: string[] = [];
+  if (init.created) lines.push(`Initialised a new cloud in ${cfg.dataDir} (account eucalyptus ${init.account.accountId}).`);
+  const health = `http://${cfg.host}:${cfg.ports.clc}/healthz`;
+  const existing = runningPid(cfg);
+  if (existing) {
+    lines.push(`The cloud is already running (pid ${existing}).`);
+  } else {
+    const logDir = join(cfg.dataDir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    const out = openSync(join(logDir, 'euca.log'), 'a');
+    const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'euca');
+    const child = spawn(bin, ['run', '--data-dir', cfg.dataDir], { detached: true, stdio: ['ignore', out, out], env: process.env });
+    child.unref();
+    writeFileSync(pidFile(cfg), String(child.pid));
+    if (!(await waitHealthy(health, 120_000, child))) {
+      throw new Error(`The cloud did not start: see ${join(logDir, 'euca.log')}.`);
+    }
+    lines.push(`Started the cloud-in-a-box (pid ${child.pid}); logs in ${join(logDir, 'euca.log')}.`);
+  }
+  const e = endpointsFor(cfg.host, cfg.ports);
+  lines.push('Endpoints:', `  EC2 ${e.ec2}`, `  IAM ${e.iam}`, `  STS ${e.sts}`, `  S3  ${e.s3}`);
+  if (!o.noCredentials) lines.push(await cmdCredentials(cfg, { ...(o.profile ? { profile: o.profile } : {}) }));
+  return lines.join('\n');
+}
+
+async function cmdRun(cfg: CloudConfig): Promise<void> {
+  await initCloud(cfg);
+  const log = createLogger('euca');
+  const cloud = await startCloud(cfg, { log });
+  const stop = (sig: string) => {
+    log.info({ sig }, 'stopping');
+    cloud.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  await new Promise(() => undefined);
+}
+
+async function cmdDown(cfg: CloudConfig): Promise<string> {
+  const pid = runningPid(cfg);
+  if (!pid) return 'The cloud is not running.';
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 150; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      rmSync(pidFile(cfg), { force: true });
+      return `Stopped the cloud (pid ${pid}).`;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  process.kill(pid, 'SIGKILL');
+  rmSync(pidFile(cfg), { force: true });
+  return `Killed the cloud (pid ${pid}) after it did not stop in 30 s.`;
+}
+
+async function cmdServices(cfg: CloudConfig): Promise<string> {
+  const comps: { name: string; port: number; path: string }[] = [
+    { name: 'CLC (cloud controller, EC2/IAM/STS)', port: cfg.ports.clc, path: '/healthz' },
+    { name: 'Walrus (object storage, S3)', port: cfg.ports.walrus, path: '/healthz' },
+    { name: 'CC (cluster controller)', port: cfg.ports.cc, path: '/healthz' },
+    { name: 'SC (storage controller)', port: cfg.ports.sc, path: '/healthz' },
+    { name: 'NC (node controller)', port: cfg.ports.nc, path: '/healthz' },
+  ];
+  const rows = await Promise.all(comps.map(async (c) => {
+    const url = `http://${cfg.host}:${c.port}`;
+    let state = 'STOPPED';
+    try {
+      const r = await fetch(url + c.path, { signal: AbortSignal.timeout(2000) });
+      state = r.ok ? 'ENABLED' : r.status >= 500 ? 'BROKEN' : 'NOTREADY';
+    } catch {
+      state = 'STOPPED';
+    }
+    return `${c.name.padEnd(40)} ${url.padEnd(26)} ${state}`;
+  }));
+  return [`${'COMPONENT'.padEnd(40)} ${'ENDPOINT'.padEnd(26)} STATE`, ...rows].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const cmd = argv[0] && !argv[0].startsWith('-') ? argv[0] : '';
+  const rest = cmd ? argv.slice(1) : argv;
+  const { values, positionals } = parseArgs({
+    args: rest, allowPositionals: true, strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' }, 'data-dir': { type: 'string' }, 'db-url': { type: 'string' },
+      region: { type: 'string' }, host: { type: 'string' }, profile: { type: 'string' }, account: { type: 'string' },
+      user: { type: 'string' }, out: { type: 'string' }, 'aws-cli': { type: 'string' }, recursive: { type: 'boolean' },
+      'no-credentials': { type: 'boolean' }, foreground: { type: 'boolean' },
+    },
+  });
+  if (values.help || !cmd || cmd === 'help') {
+    console.log(help(cmd === 'help' ? positionals[0] ?? '' : cmd));
+    return cmd || values.help ? 0 : 2;
+  }
+  if (!(cmd in HELP)) throw new UsageError(`Unknown command '${cmd}'. Run 'euca --help' for the list.`);
+  const cfg = loadConfig(values['data-dir'] ?? process.env.EUCA_DATA_DIR ?? DEFAULT_DATA_DIR);
+  if (values['db-url']) cfg.db = values['db-url'].startsWith('postgres') ? { kind: 'postgres', url: values['db-url'] } : { kind: 'sqlite', file: values['db-url'] };
+  if (values.region) cfg.region = values.region;
+  if (values.host) cfg.host = values.host;
+
+  switch (cmd) {
+    case 'init': {
+      const r = await initCloud(cfg);
+      console.log(r.created ? `Initialised the cloud in ${cfg.dataDir}: account eucalyptus ${r.account.accountId}, admin key ${r.key.accessKeyId}.` : `The cloud in ${cfg.dataDir} was already initialised (account eucalyptus ${r.account.accountId}).`);
+      console.log(`Next: 'euca up' to start it.`);
+      return 0;
+    }
+    case 'up':
+      if (values.foreground) {
+        await cmdRun(cfg);
+        return 0;
+      }
+      console.log(await cmdUp(cfg, { ...(values.profile ? { profile: values.profile } : {}), noCredentials: values['no-credentials'] ?? false }));
+      return 0;
+    case 'run':
+      await cmdRun(cfg);
+      return 0;
+    case 'down':
+      console.log(await cmdDown(cfg));
+      return 0;
+    case 'credentials':
+      console.log(await cmdCredentials(cfg, {
+        ...(values.account ? { account: values.account } : {}), ...(values.user ? { user: values.user } : {}),
+        ...(values.profile ? { profile: values.profile } : {}), ...(values.out ? { out: values.out } : {}), ...(values['aws-cli'] ? { awsCli: values['aws-cli'] } : {}),
+      }));
+      return 0;
+    case 'services':
+      console.log(await cmdServices(cfg));
+      return 0;
+    case 'properties': {
+      const [sub, name, value] = positionals;
+      return withStores(cfg, async ({ props }) => {
+        if (sub === 'get' || sub === undefined) {
+          for (const p of await props.list(name ?? '')) console.log(`${p.name.padEnd(44)} ${p.value.padEnd(22)} ${p.description}`);
+          return 0;
+        }
+        if (sub === 'set') {
+          if (!name || value === undefined) throw new UsageError(help('properties'));
+          const r = await props.set(name, value);
+          console.log(`${name} = ${r.value} (was ${r.old})`);
+          return 0;
+        }
+        throw new UsageError(help('properties'));
+      });
+    }
+    case 'accounts': {
+      const [sub, name] = positionals;
+      return withStores(cfg, async ({ iam }) => {
+        if (sub === 'list') {
+          for (const a of await iam.listAccounts()) console.log(`${a.accountId}  ${a.name}`);
+          return 0;
+        }
+        if (sub === 'create' && name) {
+          const { account } = await iam.createAccount(name);
+          const key = await iam.createAccessKey(account.accountId, ADMIN_USER);
+          console.log(`Created account ${name} (${account.accountId}); admin access key ${key.accessKeyId}.`);
+          console.log(`Write it as an AWS CLI profile: euca credentials --account ${name} --profile ${name}`);
+          return 0;
+        }
+        if (sub === 'delete' && name) {
+          await iam.deleteAccount(name, values.recursive ?? false);
+          console.log(`Deleted account ${name}.`);
+          return 0;
+        }
+        throw new UsageError(help('accounts'));
+      });
+    }
+    default:
+      throw new UsageError(help(''));
+  }
+}
+
+const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (isMain) {
+  main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
+    const err = e as Error & { code?: string };
+    if (e instanceof UsageError) console.error(err.message);
+    else if (err.code && /^[A-Z]/.test(err.code)) console.error(`euca: ${err.code}: ${err.message}`);
+    else console.error(`euca: ${err.message ?? String(e)}`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * @module main/cloud
+ * The composition root of the cloud-in-a-box: opens the database, migrates it, makes sure the cloud admin exists,
+ * builds every component that exists so far and starts their servers. `euca up` and the tests both use it.
+ */
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { openDatabase, migrate, type Database } from '../db/index.js';
+import { createLogger, type CloudConfig, type Logger } from '../shared/index.js';
+import { IamStore, PropertyStore, type AccessKey, type Account } from '../clc/index.js';
+import { createGateway, baseAuthorizer, type Authorizer, type HandlerTable } from '../api/gateway/index.js';
+import { createIamUserHandlers } from '../api/iam/index.js';
+import { createStsHandlers } from '../api/sts/index.js';
+import { createRegionHandlers } from '../api/ec2/regions.js';
+import { allMigrations } from './migrations.js';
+import { ensureCloudKeys } from './keys.js';
+
+export interface InitResult { account: Account; key: AccessKey; created: boolean }
+
+/** `euca init`: data directory, config file, database schema, the eucalyptus account and its admin key, cloud keys. */
+export async function initCloud(cfg: CloudConfig): Promise<InitResult> {
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const file = join(cfg.dataDir, 'euca.json');
+  if (!existsSync(file)) {
+    const { dataDir: _d, ...saved } = cfg;
+    writeFileSync(file, JSON.stringify(saved, null, 2) + '\n');
+  }
+  ensureCloudKeys(cfg.dataDir);
+  const database = await openDatabase(cfg.db);
+  try {
+    await migrate(database, allMigrations);
+    const iam = new IamStore(database.db);
+    const b = await iam.bootstrap();
+    await new PropertyStore(database.db).set('region.region_name', cfg.region);
+    return { account: b.account, key: b.key, created: b.created };
+  } finally {
+    await database.close();
+  }
+}
+
+export interface RunningCloud {
+  config: CloudConfig;
+  database: Database;
+  iam: IamStore;
+  properties: PropertyStore;
+  endpoints: { clc: string };
+  ports: { clc: number };
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  authorizer?: Authorizer;
+  /** Bind to port 0 for every server (tests) instead of the configured ports. */
+  ephemeralPorts?: boolean;
+}
+
+/** Starts every component of the cloud-in-a-box in this process. */
+export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Promise<RunningCloud> {
+  const log = opts.log ?? createLogger('euca');
+  const database = await openDatabase(cfg.db);
+  const servers: Server[] = [];
+  try {
+    await migrate(database, allMigrations);
+    const iam = new IamStore(database.db);
+    await iam.bootstrap();
+    const properties = new PropertyStore(database.db);
+    const endpointHost = `http://${cfg.host}:${cfg.ports.clc}`;
+    const ec2: HandlerTable = {
+      ...createRegionHandlers({ region: cfg.region, zones: cfg.zones, endpoint: endpointHost }),
+    };
+    const gateway = createGateway({
+      region: cfg.region, credentials: iam, authorizer: opts.authorizer ?? baseAuthorizer, log,
+      handlers: { ec2, iam: createIamUserHandlers({ iam }), sts: createStsHandlers() },
+    });
+    const clc = await gateway.listen(opts.ephemeralPorts ? 0 : cfg.ports.clc, cfg.host);
+    servers.push(clc.server);
+    const ports = { clc: clc.port };
+    log.info({ ports }, 'cloud started');
+    return {
+      config: cfg, database, iam, properties, log, ports,
+      endpoints: { clc: `http://${cfg.host}:${clc.port}` },
+      async stop() {
+        await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
+        await database.close();
+      },
+    };
+  } catch (e) {
+    for (const s of servers) s.close();
+    await database.close();
+    throw e;
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * @module main/migrations
+ * Every component's migrations, in one list for the CLC's database.
+ */
+import type { NamedMigration } from '../db/index.js';
+import { iamMigrations, propertiesMigrations } from '../clc/index.js';
+
+export const allMigrations: NamedMigration[] = [
+  ...iamMigrations,
+  ...propertiesMigrations,
+];
