@@ -110,7 +110,7 @@ test('a user with no policy is denied (default deny) with the service error', as
   const u = await cloud.iam.createUser(cloud.admin.accountId, 'nopolicy');
   const k = await cloud.iam.createAccessKey(cloud.admin.accountId, u.name);
   const creds = { accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
-  await assert.rejects(new IAMClient(cloud.clientConfig('iam', creds)).send(new ListUsersCommand({})), errName('AccessDeniedException'));
+  await assert.rejects(new IAMClient(cloud.clientConfig('iam', creds)).send(new ListUsersCommand({})), errName('AccessDenied'));
   await assert.rejects(new EC2Client(cloud.clientConfig('ec2', creds)).send(new DescribeRegionsCommand({})), errName('UnauthorizedOperation'));
   const id = await new STSClient(cloud.clientConfig('sts', creds)).send(new GetCallerIdentityCommand({}));
   assert.equal(id.Arn, u.arn, 'GetCallerIdentity needs no permission');

@@ -179,7 +179,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
       let err: AwsError;
       if (e instanceof AuthError) err = toServiceError(service, e);
       else if (e instanceof AwsError) err = e;
-      else {
+      else if (req.destroyed && (e as { code?: string }).code === 'ECONNRESET') {
+        opts.log.debug({ requestId: rid, service, op }, 'client went away');
+        return { op, status: 499 };
+      } else {
         opts.log.error({ requestId: rid, service, op, err: e }, 'unexpected error');
         err = new AwsError('InternalError', 'We encountered an internal error. Please try again.', { status: 500 });
       }

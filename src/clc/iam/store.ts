@@ -42,7 +42,7 @@ function toUser(r: UsersTable): User {
 export function userPrincipal(user: User, account: Account, accessKeyId?: string): Principal {
   return {
     kind: 'user', accountId: account.accountId, accountAlias: account.name, userId: user.userId, userName: user.name,
-    path: user.path, arn: user.arn, isCloudAdmin: account.name === CLOUD_ADMIN_ACCOUNT,
+    path: user.path, arn: user.arn, isCloudAdmin: account.name === CLOUD_ADMIN_ACCOUNT && user.name === ADMIN_USER,
     isAccountAdmin: user.name === ADMIN_USER, ...(accessKeyId ? { accessKeyId } : {}),
   };
 }

@@ -7,7 +7,7 @@ given on the command line. Profiles without such keys are untouched.
 
 
 def awscli_initialize(cli):
-    cli.register('top-level-args-parsed', _set_endpoint)
+    cli.register('session-initialized', _set_endpoint)
 
 
 def _set_endpoint(parsed_args, session=None, **kwargs):
