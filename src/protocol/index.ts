@@ -9,3 +9,4 @@ export { parseQueryRequest, invalidAction, type QueryService } from './query.js'
 export { serializeQueryResponse, serializeQueryError, hasOperation, unsupportedOperation, type WireResponse } from './envelope.js';
 export { writeShapeXml, escapeXml, formatTimestamp, type WriteXmlOptions, type TimestampStyle } from './xml.js';
 export { loadModel, loadPaginators, type ModelService, type ServiceModel, type Paginator } from './model.js';
+export { applyFilters, paginate, filterPattern, type Filter, type FilterTable, type Tags, type PageOptions } from './describe.js';
