@@ -193,6 +193,10 @@ function s3Error(e: AuthError): AwsError {
       return new AwsError('AccessDenied', 'Access Denied', { status: 403 });
     case 'Incomplete':
     case 'Malformed':
+      if (d.method === 'aws-chunked') return new AwsError('InvalidRequest', e.message, { status: 400 });
+      if (d.method === 'sigv2-s3-header' || d.method === 'sigv2-s3-query') {
+        if (e.kind === 'Incomplete') return new AwsError('AccessDenied', e.message, { status: 403 });
+      }
       if (d.method === 'sigv4-query') {
         return new AwsError('AuthorizationQueryParametersError', e.message, { status: 400 });
       }

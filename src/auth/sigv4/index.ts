@@ -23,3 +23,7 @@ export {
   uriEncode,
   EMPTY_SHA256,
 } from './canonical.js';
+export { createChunkedDecoder, createSha256Verifier } from './chunked.js';
+export type { ChunkedDecoder } from './chunked.js';
+export { createChecksum, checksumAlgorithmOfHeader } from './checksums.js';
+export type { Checksum, ChecksumAlgorithm } from './checksums.js';
