@@ -255,6 +255,20 @@ export function buildStringToSign(amzDate: string, scope: string, canonicalReque
 
 /** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request"). */
 export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+  // Derived keys are cached: the derivation is four HMACs per request otherwise. The cache key is a hash of the
+  // inputs, so secrets are not kept as map keys; the map is bounded.
+  const id = createHash('sha256').update(`${secret}\n${date}\n${region}\n${service}`).digest('base64');
+  const hit = keyCache.get(id);
+  if (hit) return hit;
+  const key = deriveSigningKey(secret, date, region, service);
+  if (keyCache.size >= 4096) keyCache.clear();
+  keyCache.set(id, key);
+  return key;
+}
+
+const keyCache = new Map<string, Buffer>();
+
+function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
   const kDate = hmac('AWS4' + secret, date);
   const kRegion = hmac(kDate, region);
   const kService = hmac(kRegion, service);
