@@ -9,4 +9,6 @@ export { parseQueryRequest, invalidAction, type QueryService } from './query.js'
 export { serializeQueryResponse, serializeQueryError, hasOperation, unsupportedOperation, type WireResponse } from './envelope.js';
 export { writeShapeXml, escapeXml, formatTimestamp, type WriteXmlOptions, type TimestampStyle } from './xml.js';
 export { loadModel, loadPaginators, type ModelService, type ServiceModel, type Paginator } from './model.js';
-export { applyFilters, paginate, filterPattern, type Filter, type FilterTable, type Tags, type PageOptions } from './describe.js';
+export { EC2_ERRORS, ec2Error, ec2ErrorStatus, fillTemplate, type Ec2ErrorCode, type Ec2ErrorDef } from './ec2-errors.js';
+export { dryRun, takesDryRun, idempotencyKey, idempotencyTokenMember, checkIdempotency, canonicalJson, type IdempotencyKey, type IdempotencyRecord } from './prehandlers.js';
+export { applyFilters, paginate, filterPattern, wildcardMatch, type Filter, type FilterTable, type FilterValue, type Tags, type PageRequest, type PageOptions } from './describe.js';

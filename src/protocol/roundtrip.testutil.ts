@@ -12,7 +12,7 @@ import * as IAM from '@aws-sdk/client-iam';
 import * as STS from '@aws-sdk/client-sts';
 import { AwsError } from '../shared/index.js';
 import { loadModel } from './model.js';
-import { parseQueryRequest, serializeQueryError, serializeQueryResponse, type QueryService, type WireResponse } from './index.js';
+import { parseQueryRequest, serializeQueryError, serializeQueryResponse, unsupportedOperation, EC2_ERRORS, ec2Error, type QueryService, type WireResponse } from './index.js';
 import { SampleGenerator, normalize } from './samples.testutil.js';
 
 type AnyClient = { send(cmd: unknown): Promise<Record<string, unknown>> };
@@ -143,7 +143,13 @@ export function errorCases(service: QueryService, op: string): [AwsError, string
   if (service === 'ec2') {
     cases.push([new AwsError('InvalidParameterValue', `bad value for ${op} <&>`), 'InvalidParameterValue']);
     cases.push([new AwsError('Server.InternalError', 'boom', { status: 500 }), 'Server.InternalError']);
-  } else {
+    // the whole EC2 error catalogue, once
+    if (op === 'DescribeInstances') for (const code of Object.keys(EC2_ERRORS)) cases.push([ec2Error(code, { id: 'i-1', message: 'm' }), code]);
+    if (op === 'CreateFleet') cases.push([unsupportedOperation('ec2', op), 'UnsupportedOperation']);
+  } else if (op === 'GetUser' || op === 'GetCallerIdentity') {
+    cases.push([unsupportedOperation(service, op), 'NotImplemented']);
+  }
+  if (service !== 'ec2') {
     for (const e of model.operation(op)?.errors ?? []) {
       const s = model.shape(e.shape);
       const code = s.error?.code ?? e.shape;
