@@ -23,3 +23,47 @@ export const PolicyMessages = {
 export function malformed(message: string): AwsError {
   return new AwsError('MalformedPolicyDocument', message, { status: 400 });
 }
+
+/** What a denied request reports, per service: EC2 `UnauthorizedOperation` with an encoded message, else AccessDenied. */
+export interface DenialInfo {
+  decision: 'ExplicitDeny' | 'ImplicitDeny';
+  action?: string;
+  resource?: string;
+  reason?: string;
+  matchedStatement?: { policy?: string; sid?: string; source: string };
+}
+
+/** Encodes the decision like EC2's "encoded authorization failure message" (decodable with DecodeAuthorizationMessage). */
+export function encodeAuthorizationMessage(principalArn: string, d: DenialInfo): string {
+  const body = {
+    allowed: false,
+    explicitDeny: d.decision === 'ExplicitDeny',
+    matchedStatements: d.matchedStatement ? { items: [d.matchedStatement] } : { items: [] },
+    failures: { items: [] },
+    context: { principal: { arn: principalArn }, action: d.action, resource: d.resource, reason: d.reason },
+  };
+  return Buffer.from(JSON.stringify(body)).toString('base64url');
+}
+
+export function decodeAuthorizationMessage(encoded: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The service's access-denied error for a denied decision. */
+export function accessDeniedError(service: string, principalArn: string, d: DenialInfo): AwsError {
+  if (service === 'ec2') {
+    return new AwsError(
+      'UnauthorizedOperation',
+      `You are not authorized to perform this operation. Encoded authorization failure message: ${encodeAuthorizationMessage(principalArn, d)}`,
+      { status: 403 },
+    );
+  }
+  if (service === 's3') return new AwsError('AccessDenied', 'Access Denied', { status: 403 });
+  const how = d.decision === 'ExplicitDeny' ? ` with an explicit deny in ${d.matchedStatement?.source === 'resource' ? 'a resource-based policy' : d.matchedStatement?.source === 'session' ? 'a session policy' : 'an identity-based policy'}` : '';
+  const on = d.resource && d.resource !== '*' ? ` on resource: ${d.resource}` : '';
+  return new AwsError('AccessDenied', `User: ${principalArn} is not authorized to perform: ${d.action ?? 'this action'}${on}${how}`, { status: 403 });
+}

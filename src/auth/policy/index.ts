@@ -10,7 +10,7 @@
  *             env: { sourceIp: '127.0.0.1', now: new Date(), secure: false, region: 'eucalyptus' } });
  * // → { decision: 'Allow', matchedStatement: { effect: 'Allow', index: 0, source: 'identity' }, … }
  */
-export { PolicyMessages, malformed } from './errors.js';
+export { PolicyMessages, malformed, accessDeniedError, encodeAuthorizationMessage, decodeAuthorizationMessage, type DenialInfo } from './errors.js';
 export {
   parsePolicy,
   validatePolicy,

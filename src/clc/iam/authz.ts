@@ -1,0 +1,157 @@
+/**
+ * @module clc/iam/authz
+ * Enforcement: loads a principal's identity policies (user + groups, or the role), compiles them once and caches the
+ * compiled set per credential; the cache is invalidated per account whenever policies, groups, memberships, roles or
+ * attachments change (and entirely when users or keys change), so policy changes take effect at once.
+ * Also Eucalyptus quotas: Limit statements in the account's policies (set by the cloud admin) and the principal's.
+ */
+import {
+  AuthzCache, PolicyCompileCache, PolicySet, accessDeniedError, authorizeAll, evaluateQuota,
+  type AuthzResult, type CompiledPolicy, type QuotaResult, type RequestEnvironment,
+} from '../../auth/policy/index.js';
+import { AwsError, type AuthzRequest, type Principal } from '../../shared/index.js';
+import type { IamDirectory, Role } from './directory.js';
+import type { IamStore } from './store.js';
+
+/** The request facts the decision needs (a structural subset of the gateway's RequestContext). */
+export interface AuthzContext {
+  principal: Principal;
+  service: string;
+  sourceIp: string;
+  secure: boolean;
+  now: Date;
+  region: string;
+  userAgent?: string;
+}
+
+export interface AuthorizeOptions {
+  /** The resource's own policy (bucket policy …), already compiled. */
+  resourcePolicy?: CompiledPolicy | null;
+  requireResourceGrant?: boolean;
+}
+
+export function environmentOf(ctx: AuthzContext): RequestEnvironment {
+  return {
+    sourceIp: ctx.sourceIp, now: ctx.now, secure: ctx.secure, region: ctx.region,
+    ...(ctx.userAgent !== undefined ? { userAgent: ctx.userAgent } : {}),
+  };
+}
+
+export class IamAuthorizer {
+  readonly identityCache: AuthzCache<PolicySet>;
+  private readonly accountCache: AuthzCache<CompiledPolicy[]>;
+  private readonly compiler = new PolicyCompileCache();
+
+  constructor(private readonly directory: IamDirectory, iam?: Pick<IamStore, 'onChange'>, opts: { ttlMs?: number } = {}) {
+    this.identityCache = new AuthzCache<PolicySet>({ ttlMs: opts.ttlMs ?? 60_000 });
+    this.accountCache = new AuthzCache<CompiledPolicy[]>({ ttlMs: opts.ttlMs ?? 60_000 });
+    directory.onChange((accountId) => {
+      this.identityCache.invalidateAccount(accountId);
+      this.accountCache.invalidateAccount(accountId);
+    });
+    iam?.onChange(() => {
+      this.identityCache.invalidateAll();
+      this.accountCache.invalidateAll();
+    });
+  }
+
+  private compileAll(docs: Array<{ name: string; document: string }>): CompiledPolicy[] {
+    const out: CompiledPolicy[] = [];
+    for (const d of docs) {
+      try {
+        out.push(this.compiler.compile(d.document, { name: d.name }));
+      } catch {
+        // stored documents were validated on write; one that no longer parses grants nothing
+      }
+    }
+    return out;
+  }
+
+  /** The principal's identity policies, compiled and indexed; cached per credential. */
+  async identityPolicies(p: Principal): Promise<PolicySet> {
+    const key = `${p.accessKeyId ?? ''}|${p.userId}`;
+    return this.identityCache.getOrLoad(key, p.accountId, async () => {
+      if (p.kind === 'assumed-role' && p.role) return new PolicySet(this.compileAll(await this.directory.rolePolicyDocuments(p.role.roleId)));
+      if (p.kind === 'user') return new PolicySet(this.compileAll(await this.directory.userPolicyDocuments(p.userId)));
+      return new PolicySet([]);
+    });
+  }
+
+  private sessionPolicies(p: Principal): PolicySet | undefined {
+    const doc = p.role?.sessionPolicy;
+    if (doc === undefined) return undefined;
+    try {
+      return new PolicySet([this.compiler.compile(doc, { kind: 'session', name: 'session policy' })]);
+    } catch {
+      return new PolicySet([]);
+    }
+  }
+
+  /** Decides the requests of one call (no throw). */
+  async decide(ctx: AuthzContext, requests: readonly AuthzRequest[], opts: AuthorizeOptions = {}): Promise<AuthzResult> {
+    const p = ctx.principal;
+    if (p.isCloudAdmin) return { decision: 'Allow', reason: 'cloud administrator' };
+    const env = environmentOf(ctx);
+    const needsPolicies = !p.isAccountAdmin || requests.some((r) => r.resourceAccount !== undefined && r.resourceAccount !== p.accountId);
+    const identity = needsPolicies && p.kind !== 'anonymous' ? await this.identityPolicies(p) : new PolicySet([]);
+    const session = this.sessionPolicies(p);
+    return authorizeAll(
+      {
+        principal: p, identityPolicies: identity, env,
+        ...(session ? { sessionPolicies: session } : {}),
+        ...(opts.resourcePolicy ? { resourcePolicy: opts.resourcePolicy } : {}),
+        ...(opts.requireResourceGrant ? { requireResourceGrant: true } : {}),
+      },
+      requests,
+    );
+  }
+
+  /** Decides and throws the service's denial error (`UnauthorizedOperation` for EC2, `AccessDenied` otherwise). */
+  async authorize(ctx: AuthzContext, requests: readonly AuthzRequest[], opts: AuthorizeOptions = {}): Promise<AuthzResult> {
+    const r = await this.decide(ctx, requests, opts);
+    if (r.decision !== 'Allow') {
+      throw accessDeniedError(ctx.service, ctx.principal.arn, {
+        decision: r.decision,
+        ...(r.action !== undefined ? { action: r.action } : {}),
+        ...(r.resource !== undefined ? { resource: r.resource } : {}),
+        reason: r.reason,
+        ...(r.matchedStatement ? { matchedStatement: r.matchedStatement } : {}),
+      });
+    }
+    return r;
+  }
+
+  /** AssumeRole: the role's trust policy must name the caller (and the caller's account must allow sts:AssumeRole). */
+  async authorizeAssumeRole(ctx: AuthzContext, role: Role): Promise<void> {
+    const trust = this.compiler.compile(role.trustPolicy, { kind: 'trust', name: `${role.arn} trust policy` });
+    const p = ctx.principal;
+    // the cloud admin is allowed everything, but a role still only trusts whom it names
+    const principal = p.isCloudAdmin ? { ...p, isCloudAdmin: false, isAccountAdmin: true } : p;
+    const r = await this.decide({ ...ctx, principal }, [{ action: 'sts:AssumeRole', resources: [role.arn], resourceAccount: role.accountId }], { resourcePolicy: trust, requireResourceGrant: true });
+    if (r.decision !== 'Allow') {
+      throw new AwsError('AccessDenied', `User: ${p.arn} is not authorized to perform: sts:AssumeRole on resource: ${role.arn}`, { status: 403 });
+    }
+  }
+
+  /** The account's quota policies (Eucalyptus account policies), compiled and cached per account. */
+  private async accountPolicies(accountId: string): Promise<CompiledPolicy[]> {
+    return this.accountCache.getOrLoad(`acct:${accountId}`, accountId, async () => this.compileAll(await this.directory.accountPolicyDocuments(accountId)));
+  }
+
+  /** Which Limit statements the would-be counts exceed (account policies and the principal's own). */
+  async quota(ctx: AuthzContext, action: string, usage: Record<string, number>, accountId = ctx.principal.accountId): Promise<QuotaResult> {
+    const p = ctx.principal;
+    const policies = [...(await this.accountPolicies(accountId))];
+    if (p.kind !== 'anonymous' && p.accountId === accountId) policies.push(...(await this.identityPolicies(p)).policies);
+    return evaluateQuota({ policies, principal: p, env: environmentOf(ctx), action, usage });
+  }
+
+  /** Throws `LimitExceeded` (or the service's code) naming the limit when a quota would be exceeded. */
+  async enforceQuota(ctx: AuthzContext, action: string, usage: Record<string, number>, opts: { code?: string; status?: number; accountId?: string } = {}): Promise<void> {
+    const r = await this.quota(ctx, action, usage, opts.accountId);
+    const e = r.exceeded[0];
+    if (e) {
+      throw new AwsError(opts.code ?? 'LimitExceeded', `Cannot exceed quota for ${e.key}: ${e.limit} (the request would make it ${e.requested})`, { status: opts.status ?? 409 });
+    }
+  }
+}
