@@ -10,7 +10,7 @@ import { openDatabase, migrate, type Database } from '../db/index.js';
 import { createLogger, type CloudConfig, type Logger } from '../shared/index.js';
 import { IamStore, PropertyStore, type AccessKey, type Account } from '../clc/index.js';
 import { createGateway, baseAuthorizer, type Authorizer, type HandlerTable } from '../api/gateway/index.js';
-import { createIamUserHandlers } from '../api/iam/index.js';
+import { createIamUserHandlers, createIamAccountHandlers } from '../api/iam/index.js';
 import { createStsHandlers } from '../api/sts/index.js';
 import { createRegionHandlers } from '../api/ec2/regions.js';
 import { allMigrations } from './migrations.js';
@@ -73,7 +73,7 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
     };
     const gateway = createGateway({
       region: cfg.region, credentials: iam, authorizer: opts.authorizer ?? baseAuthorizer, log,
-      handlers: { ec2, iam: createIamUserHandlers({ iam }), sts: createStsHandlers() },
+      handlers: { ec2, iam: { ...createIamUserHandlers({ iam }), ...createIamAccountHandlers({ iam }) }, sts: createStsHandlers() },
     });
     const clc = await gateway.listen(opts.ephemeralPorts ? 0 : cfg.ports.clc, cfg.host);
     servers.push(clc.server);

@@ -233,7 +233,16 @@ export function findModelsDir(): string {
 export function loadModel(service: ModelService): ServiceModel {
   let m = cache.get(service);
   if (!m) {
-    const raw = JSON.parse(readFileSync(join(findModelsDir(), `${service}.json`), 'utf8')) as RawModel;
+    const dir = findModelsDir();
+    const raw = JSON.parse(readFileSync(join(dir, `${service}.json`), 'utf8')) as RawModel;
+    // Eucalyptus's own operations on an AWS endpoint (e.g. IAM CreateAccount) live apart from the vendored AWS
+    // model, in models/extensions/<svc>.json, and are merged in here: {operations, shapes}, never overriding AWS.
+    const ext = join(dir, 'extensions', `${service}.json`);
+    if (existsSync(ext)) {
+      const add = JSON.parse(readFileSync(ext, 'utf8')) as Pick<RawModel, 'operations' | 'shapes'>;
+      for (const [k, v] of Object.entries(add.operations ?? {})) if (!raw.operations[k]) raw.operations[k] = v;
+      for (const [k, v] of Object.entries(add.shapes ?? {})) if (!raw.shapes[k]) raw.shapes[k] = v;
+    }
     m = new ServiceModel(service, raw);
     cache.set(service, m);
   }

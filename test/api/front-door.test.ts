@@ -115,3 +115,31 @@ test('a user with no policy is denied (default deny) with the service error', as
   const id = await new STSClient(cloud.clientConfig('sts', creds)).send(new GetCallerIdentityCommand({}));
   assert.equal(id.Arn, u.arn, 'GetCallerIdentity needs no permission');
 });
+
+test('Eucalyptus account actions on the IAM endpoint: cloud admin only', async () => {
+  const iamUrl = `${cloud.endpoints.clc}/services/Euare`;
+  const admin = { accessKeyId: cloud.admin.accessKeyId, secretAccessKey: cloud.admin.secretAccessKey };
+  let r = await signedFetch(iamUrl, 'iam', admin, 'Action=CreateAccount&Version=2010-05-08&AccountName=tenant-a');
+  assert.equal(r.status, 200, r.body);
+  const id = /<AccountId>(\d{12})<\/AccountId>/.exec(r.body)?.[1];
+  assert.ok(id, r.body);
+  assert.match(r.body, /<CreateAccountResult><Account><AccountName>tenant-a<\/AccountName>/);
+  r = await signedFetch(iamUrl, 'iam', admin, 'Action=CreateAccount&Version=2010-05-08&AccountName=tenant-a');
+  assert.match(r.body, /<Code>EntityAlreadyExists<\/Code>/);
+  r = await signedFetch(iamUrl, 'iam', admin, 'Action=CreateAccount&Version=2010-05-08&AccountName=Bad_Name');
+  assert.equal(r.status, 400);
+  assert.match(r.body, /<Code>ValidationError<\/Code>/);
+  r = await signedFetch(iamUrl, 'iam', admin, 'Action=ListAccounts&Version=2010-05-08');
+  assert.match(r.body, new RegExp(`<member><AccountName>tenant-a</AccountName><AccountId>${id}</AccountId></member>`));
+  const key = await cloud.iam.createAccessKey(id!, 'admin');
+  const tenant = { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+  r = await signedFetch(iamUrl, 'iam', tenant, 'Action=CreateAccount&Version=2010-05-08&AccountName=tenant-b');
+  assert.equal(r.status, 403);
+  assert.match(r.body, /<Code>AccessDenied<\/Code>/);
+  r = await signedFetch(iamUrl, 'iam', tenant, 'Action=DeleteAccount&Version=2010-05-08&AccountName=tenant-a');
+  assert.match(r.body, /<Code>AccessDenied<\/Code>/);
+  r = await signedFetch(iamUrl, 'iam', admin, 'Action=DeleteAccount&Version=2010-05-08&AccountName=tenant-a');
+  assert.equal(r.status, 200, r.body);
+  r = await signedFetch(iamUrl, 'iam', tenant, 'Action=GetUser&Version=2010-05-08');
+  assert.match(r.body, /<Code>InvalidClientTokenId<\/Code>/, 'the deleted account\'s keys are gone');
+});

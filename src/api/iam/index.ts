@@ -3,3 +3,4 @@
  * IAM (Euare) handlers.
  */
 export * from './users.js';
+export * from './accounts.js';
