@@ -201,7 +201,7 @@ class Parser {
       case 'string': {
         const p = this.policy;
         if (p.enums && shape.enum && !this.model.enumSet(shapeName)?.has(raw)) {
-          return bad(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+          return bad(`Member must satisfy enum value set: [${enumList(shape.enum)}]`);
         }
         if (p.lengths && shape.min !== undefined && raw.length < shape.min) return bad(`Member must have length greater than or equal to ${shape.min}`);
         if (p.lengths && shape.max !== undefined && raw.length > shape.max) return bad(`Member must have length less than or equal to ${shape.max}`);
@@ -267,6 +267,12 @@ function indexedChildren(node: TreeNode | undefined): [number, TreeNode][] {
   }
   out.sort((a, b) => a[0] - b[0]);
   return out;
+}
+
+/** The enum values for a message; EC2's InstanceType alone has hundreds, so long lists are cut. */
+function enumList(values: string[]): string {
+  const s = values.join(', ');
+  return s.length <= 1000 ? s : `${values.slice(0, 30).join(', ')}, ... (${values.length} values)`;
 }
 
 function lowerFirst(s: string): string {
