@@ -8,6 +8,7 @@ PKGS=(
   qemu-system-x86 qemu-utils            # instances (TCG when KVM does not work), qcow2 overlays, qemu-storage-daemon
   iproute2 nftables dnsmasq-base        # namespaces, bridges, taps, security groups, DHCP
   busybox-static dropbear-bin cpio e2fsprogs  # the default guest image, built from Debian packages
+  syslinux syslinux-common mtools dosfstools xz-utils  # its bootable whole-disk variant (MBR + syslinux + FAT boot)
   awscli python3-boto3 s3cmd rclone     # real clients, used as test oracles
   nginx-light wrk                       # benchmark references and load generator
   openssh-client ca-certificates putty-tools   # putty-tools: checks PPK key pairs
