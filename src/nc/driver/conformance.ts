@@ -23,6 +23,8 @@ export interface ConformanceHarness {
   crash?(id: string): Promise<void>;
   /** A disk to hot-plug, when the driver supports it. */
   disk?(id: string): DiskAttachment;
+  /** True once the guest OS is up far enough to handle ACPI events (hot-unplug); absent = always. */
+  booted?(id: string, d: HypervisorDriver): Promise<boolean>;
   /** How long a graceful stop may take before the driver forces it. */
   stopTimeoutMs: number;
   /** How long to wait for the first console bytes / events. */
@@ -174,11 +176,12 @@ export function runDriverConformance(name: string, setup: () => Promise<Conforma
       if (!d.capabilities().diskHotplug || !h.disk) return t.skip('no disk hot-plug');
       const id = fresh();
       await d.spawn(h.spec(id));
+      if (h.booted) await waitFor('guest boot', h.waitMs, () => h.booted!(id, d));
       const disk = h.disk(id);
       await d.attachDisk(id, disk);
       assert.deepEqual((await d.describe(id))?.disks, [disk.id]);
       await assert.rejects(d.attachDisk(id, disk));
-      await d.detachDisk(id, disk.id, { timeoutMs: h.waitMs, force: true });
+      await d.detachDisk(id, disk.id, { timeoutMs: h.waitMs });
       assert.deepEqual((await d.describe(id))?.disks, []);
       await d.destroy(id);
     });

@@ -134,8 +134,43 @@ async function dirSize(dir: string): Promise<number> {
   return n;
 }
 
-/** Builds (or reuses) the default guest image. */
+/** Runs `fn` holding an exclusive lock directory (concurrent builds into the same place wait for each other). */
+async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
+  const end = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      await fs.mkdir(lockDir);
+      await fs.writeFile(join(lockDir, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(await fs.readFile(join(lockDir, 'pid'), 'utf8').catch(() => '0'));
+      let alive = false;
+      try {
+        if (pid > 0) process.kill(pid, 0);
+        alive = pid > 0;
+      } catch {
+        alive = false;
+      }
+      if (!alive && pid > 0) await fs.rm(lockDir, { recursive: true, force: true });
+      if (Date.now() > end) throw new Error(`image build lock ${lockDir} held too long`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.rm(lockDir, { recursive: true, force: true });
+  }
+}
+
+/** Builds (or reuses) the default guest image. Concurrent calls for the same `outDir` wait for each other. */
 export async function buildGuestImage(opts: GuestImageOptions): Promise<GuestImage> {
+  await fs.mkdir(opts.outDir, { recursive: true });
+  return withLock(opts.outDir.replace(/\/+$/, '') + '.lock', () => build(opts));
+}
+
+async function build(opts: GuestImageOptions): Promise<GuestImage> {
   const wholeDisk = opts.wholeDisk ?? true;
   const total = wholeDisk ? 9 : 7;
   let step = 0;

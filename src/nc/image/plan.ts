@@ -87,8 +87,8 @@ export function orderModules(wanted: readonly string[], deps: ReadonlyMap<string
   return out;
 }
 
+// acpid is started by rc.cloud before anything slow, so that a power-off request works from early boot on
 export const INITTAB = `::sysinit:/etc/rc.cloud
-::respawn:/sbin/acpid -f -c /etc/acpi -l /dev/null
 ::shutdown:/bin/sh -c 'echo CLOUD: shutdown t=$(cut -d" " -f1 /proc/uptime) >/dev/console; killall dropbear; sync; umount -a -r'
 ::ctrlaltdel:/sbin/reboot
 `;
