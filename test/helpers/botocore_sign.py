@@ -55,7 +55,7 @@ def main():
         if case.get("checksum"):
             cfg["request_checksum_calculation"] = case["checksum"]
         client = session.create_client(
-            case["service"], region_name=case.get("region", "us-east-1"), endpoint_url=spec["endpoint"],
+            case["service"], region_name=case.get("region", "us-east-1"), endpoint_url=case.get("endpoint", spec["endpoint"]),
             aws_access_key_id=spec["access_key"], aws_secret_access_key=spec["secret_key"],
             aws_session_token=spec.get("token"), config=Config(**cfg))
         if case.get("presign"):

@@ -1,7 +1,7 @@
 /**
  * @module auth/sigv4/checksums
  * S3 flexible checksums, incremental: CRC32 (zlib's native crc32 when Node has it, else table-driven JS),
- * CRC32C and CRC64NVME (slicing-by-8 tables in pure JS), SHA1 and SHA256 (node:crypto), and MD5 for Content-MD5.
+ * CRC32C (slicing-by-16) and CRC64NVME (slicing-by-8) tables in pure JS, SHA1 and SHA256 (node:crypto), and MD5 for Content-MD5.
  * Digests are base64 of the big-endian value, as AWS writes them in `x-amz-checksum-*` headers and trailers.
  */
 import { createHash } from 'node:crypto';
@@ -15,16 +15,16 @@ export interface Checksum {
   digest(): string;
 }
 
-/** Slicing-by-8 tables for a reflected 32-bit CRC. */
+/** Slicing-by-16 tables for a reflected 32-bit CRC. */
 function crc32Tables(poly: number): Int32Array {
-  const t = new Int32Array(8 * 256);
+  const t = new Int32Array(16 * 256);
   for (let i = 0; i < 256; i++) {
     let c = i;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ poly : c >>> 1;
     t[i] = c;
   }
   for (let i = 0; i < 256; i++) {
-    for (let s = 1; s < 8; s++) {
+    for (let s = 1; s < 16; s++) {
       const prev = t[(s - 1) * 256 + i]!;
       t[s * 256 + i] = (prev >>> 8) ^ t[prev & 0xff]!;
     }
@@ -35,24 +35,32 @@ function crc32Tables(poly: number): Int32Array {
 const CRC32_TABLES = crc32Tables(0xedb88320);
 const CRC32C_TABLES = crc32Tables(0x82f63b78);
 
-/** Updates a reflected CRC-32 (pre/post inverted) with slicing-by-8. `crc` and the result are unsigned. */
+/** Updates a reflected CRC-32 (pre/post inverted) with slicing-by-16. `crc` and the result are unsigned. */
 export function crc32Update(t: Int32Array, crc: number, b: Uint8Array): number {
   let c = ~crc | 0;
   let i = 0;
   const n = b.length;
-  const end8 = n - (n % 8);
-  while (i < end8) {
+  const end16 = n - (n % 16);
+  while (i < end16) {
     const a = c ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
     c =
-      t[1792 + (a & 0xff)]! ^
-      t[1536 + ((a >>> 8) & 0xff)]! ^
-      t[1280 + ((a >>> 16) & 0xff)]! ^
-      t[1024 + (a >>> 24)]! ^
-      t[768 + b[i + 4]!]! ^
-      t[512 + b[i + 5]!]! ^
-      t[256 + b[i + 6]!]! ^
-      t[b[i + 7]!]!;
-    i += 8;
+      t[3840 + (a & 0xff)]! ^
+      t[3584 + ((a >>> 8) & 0xff)]! ^
+      t[3328 + ((a >>> 16) & 0xff)]! ^
+      t[3072 + (a >>> 24)]! ^
+      t[2816 + b[i + 4]!]! ^
+      t[2560 + b[i + 5]!]! ^
+      t[2304 + b[i + 6]!]! ^
+      t[2048 + b[i + 7]!]! ^
+      t[1792 + b[i + 8]!]! ^
+      t[1536 + b[i + 9]!]! ^
+      t[1280 + b[i + 10]!]! ^
+      t[1024 + b[i + 11]!]! ^
+      t[768 + b[i + 12]!]! ^
+      t[512 + b[i + 13]!]! ^
+      t[256 + b[i + 14]!]! ^
+      t[b[i + 15]!]!;
+    i += 16;
   }
   while (i < n) c = t[(c ^ b[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;

@@ -2,22 +2,17 @@
  * Cross-signing: requests signed by the real clients (AWS SDK v3 and botocore) must verify, and fail once tampered.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { CreateUserCommand, IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { AuthError, authenticate, type SignedRequest, type VerifyOptions } from './index.js';
 import { capture, capturingHandler } from './sdk-capture.js';
-import { MemoryStore } from './test-util.js';
+import { MemoryStore, botocoreSign } from './test-util.js';
 
 const AK = 'AKIAIOSFODNN7CROSS01';
 const SK = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYCROSSKEY1';
 const ENDPOINT = 'http://127.0.0.1:8773';
-const HELPER = join(dirname(fileURLToPath(import.meta.url)), '../../../test/helpers/botocore_sign.py');
-const PY = '/root/.pyenv/shims/python3';
 
 const creds = { accessKeyId: AK, secretAccessKey: SK };
 const common = { region: 'us-east-1', endpoint: ENDPOINT, credentials: creds, requestHandler: capturingHandler, maxAttempts: 1 };
@@ -73,27 +68,6 @@ test('SDK v3 with session credentials: token checked', async () => {
   expired.add(AK, SK, { sessionToken: 'FQoGZXIvYXdzEXAMPLE/token+=', expiresAt: new Date(Date.now() - 1000) });
   await expectKind(authenticate(req, { ...opts, store: expired }), 'ExpiredToken');
 });
-
-export interface BotoCase {
-  name: string;
-  service: string;
-  op: string;
-  params?: Record<string, unknown>;
-  signature_version?: string;
-  presign?: number;
-  http_method?: string;
-  addressing_style?: string;
-  checksum?: string;
-}
-
-export function botocoreSign(cases: BotoCase[], token?: string): Map<string, SignedRequest> {
-  const out = execFileSync(PY, [HELPER], {
-    input: JSON.stringify({ endpoint: ENDPOINT, access_key: AK, secret_key: SK, token, cases }),
-    encoding: 'utf8',
-  });
-  const list = JSON.parse(out) as (Omit<SignedRequest, 'body'> & { name: string; body_b64: string })[];
-  return new Map(list.map((r) => [r.name, { method: r.method, path: r.path, query: r.query, headers: r.headers, body: Buffer.from(r.body_b64, 'base64') }]));
-}
 
 test('botocore EC2, IAM and STS requests verify (SigV4, and SigV2 for EC2)', async () => {
   const reqs = botocoreSign([

@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { AuthError, authenticate, createChunkedDecoder, createSha256Verifier, toServiceError, type AuthResult, type SignedRequest } from './index.js';
-import { MemoryStore } from './test-util.js';
+import { AuthError, authenticate, createSha256Verifier, toServiceError, type SignedRequest } from './index.js';
+import { MemoryStore, decode } from './test-util.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/sigv4/s3-docs.json');
 interface Req { name?: string; method: string; path: string; query: string; headers: Record<string, string[]>; body?: string }
@@ -30,21 +30,6 @@ async function authErr(p: Promise<unknown>): Promise<AuthError> {
     return e;
   }
   return assert.fail('expected an AuthError');
-}
-
-/** Runs a decoder over `body`, fed in slices of `slice` bytes; resolves with the output or rejects with its error. */
-export async function decode(result: AuthResult, headers: Record<string, string[]>, body: Buffer, slice = 65536): Promise<{ out: Buffer; trailers: Record<string, string>; checksum?: { algorithm: string; value: string } }> {
-  const d = createChunkedDecoder(result, headers);
-  const parts: Buffer[] = [];
-  for (let i = 0; i < body.length; i += slice) parts.push(body.subarray(i, i + slice));
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    d.on('data', (c: Buffer) => chunks.push(c));
-    d.on('end', resolve);
-    d.on('error', reject);
-    Readable.from(parts).pipe(d);
-  });
-  return { out: Buffer.concat(chunks), trailers: d.trailers(), checksum: d.checksum() };
 }
 
 for (const r of doc.requests) {

@@ -2,8 +2,20 @@
  * Test helpers for the sigv4 tests (not exported from the module): an in-memory CredentialStore, a parser for the
  * SigV4 suite's raw request texts, and a principal factory.
  */
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { CredentialStore, Principal, SigningIdentity } from '../../shared/index.js';
-import type { SignedRequest } from './types.js';
+import { createChunkedDecoder } from './chunked.js';
+import type { AuthResult, SignedRequest } from './types.js';
+
+export const CROSS_AK = 'AKIAIOSFODNN7CROSS01';
+export const CROSS_SK = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYCROSSKEY1';
+const ENDPOINT = 'http://127.0.0.1:8773';
+const HELPER = join(dirname(fileURLToPath(import.meta.url)), '../../../test/helpers/botocore_sign.py');
+const PY = '/root/.pyenv/shims/python3';
+
 
 export function principal(name = 'alice', accountId = '000000000001'): Principal {
   return {
@@ -67,3 +79,42 @@ export function parseRawRequest(text: string): SignedRequest {
     body: Buffer.from(body, 'utf8'),
   };
 }
+
+export interface BotoCase {
+  name: string;
+  service: string;
+  op: string;
+  params?: Record<string, unknown>;
+  signature_version?: string;
+  presign?: number;
+  http_method?: string;
+  addressing_style?: string;
+  checksum?: string;
+  endpoint?: string;
+}
+
+export function botocoreSign(cases: BotoCase[], token?: string): Map<string, SignedRequest> {
+  const out = execFileSync(PY, [HELPER], {
+    input: JSON.stringify({ endpoint: ENDPOINT, access_key: CROSS_AK, secret_key: CROSS_SK, token, cases }),
+    encoding: 'utf8',
+  });
+  const list = JSON.parse(out) as (Omit<SignedRequest, 'body'> & { name: string; body_b64: string })[];
+  return new Map(list.map((r) => [r.name, { method: r.method, path: r.path, query: r.query, headers: r.headers, body: Buffer.from(r.body_b64, 'base64') }]));
+}
+
+
+/** Runs a decoder over `body`, fed in slices of `slice` bytes; resolves with the output or rejects with its error. */
+export async function decode(result: AuthResult, headers: Record<string, string[]>, body: Buffer, slice = 65536): Promise<{ out: Buffer; trailers: Record<string, string>; checksum?: { algorithm: string; value: string } }> {
+  const d = createChunkedDecoder(result, headers);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < body.length; i += slice) parts.push(body.subarray(i, i + slice));
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    d.on('data', (c: Buffer) => chunks.push(c));
+    d.on('end', resolve);
+    d.on('error', reject);
+    Readable.from(parts).pipe(d);
+  });
+  return { out: Buffer.concat(chunks), trailers: d.trailers(), checksum: d.checksum() };
+}
+
