@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { AwsError, type Logger, type Principal } from '../../shared/index.js';
 import type { Walrus, Bucket, BlobStore } from '../../walrus/index.js';
 import type { S3Route } from './router.js';
-import type { IdentityAllows } from './authz.js';
+import type { IdentityPolicies } from './authz.js';
 import { s3Xml } from './xml.js';
 
 /** How the request body must be verified after streaming (from the signature check). */
@@ -27,7 +27,7 @@ export interface S3Context {
   blobs: BlobStore;
   region: string;
   log: Logger;
-  identityAllows?: IdentityAllows;
+  identityPolicies?: IdentityPolicies;
   sourceIp: string;
   secure: boolean;
   /** The request body as plain bytes (aws-chunked framing already removed). */

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { AwsError, toAwsError, requestId as newRequestId, silentLogger, type Logger, type Principal } from '../../shared/index.js';
 import type { Walrus, Bucket, Permission } from '../../walrus/index.js';
 import { resolveS3, type S3Route } from './router.js';
-import { ANONYMOUS, authorizeS3, type IdentityAllows, type ResourceFacts } from './authz.js';
+import { ANONYMOUS, authorizeS3, type IdentityPolicies, type ResourceFacts } from './authz.js';
 import { errorXml } from './xml.js';
 import { s3Arn, type S3Context, type BodyCheck, type OpHandler } from './context.js';
 import { OPS } from './ops.js';
@@ -35,8 +35,8 @@ export interface S3HandlerDeps {
   walrus: Walrus;
   /** Signature verification (see `sigv4Authenticator`). */
   authenticate: S3Authenticator;
-  /** IAM identity-policy check for principals that are not their account's admin. */
-  identityAllows?: IdentityAllows;
+  /** The caller's IAM policies (users other than their account's admin need them); none when absent. */
+  identityPolicies?: IdentityPolicies;
   region: string;
   /** Virtual-host style domain (`<bucket>.<s3Domain>`). */
   s3Domain?: string;
@@ -71,22 +71,15 @@ function accessDenied(): AwsError {
 /** Authorizes `action` on bucket/key for the context's principal; throws AccessDenied. */
 export async function authorizeAction(ctx: S3Context, bucket: Bucket, action: string, key?: string, opOverride?: string): Promise<void> {
   const op = opOverride ?? ctx.route.op;
-  const facts: ResourceFacts = {
-    ownerAccount: bucket.owner.accountId,
-    bucketPolicy: bucket.policy,
-    conditions: {
-      'aws:SourceIp': ctx.sourceIp,
-      'aws:SecureTransport': String(ctx.secure),
-      'aws:CurrentTime': new Date().toISOString(),
-      ...(ctx.req.headers['user-agent'] ? { 'aws:UserAgent': ctx.req.headers['user-agent'] } : {}),
-      ...(ctx.req.headers.referer ? { 'aws:Referer': ctx.req.headers.referer } : {}),
-      ...(ctx.query.has('prefix') ? { 's3:prefix': ctx.query.get('prefix') ?? '' } : {}),
-      ...(ctx.query.has('delimiter') ? { 's3:delimiter': ctx.query.get('delimiter') ?? '' } : {}),
-      ...(ctx.query.has('versionId') ? { 's3:versionid': ctx.query.get('versionId') ?? '' } : {}),
-      ...(ctx.req.headers['x-amz-acl'] ? { 's3:x-amz-acl': String(ctx.req.headers['x-amz-acl']) } : {}),
-      ...(ctx.principal.kind !== 'anonymous' ? { 'aws:PrincipalAccount': ctx.principal.accountId, 'aws:username': ctx.principal.userName } : {}),
-    },
-  };
+  const facts: ResourceFacts = { ownerAccount: bucket.owner.accountId, bucketPolicy: bucket.policy };
+  const conditions: Record<string, string | string[]> = {};
+  for (const q of ['prefix', 'delimiter', 'max-keys']) if (ctx.query.has(q)) conditions[`s3:${q}`] = ctx.query.get(q) ?? '';
+  if (ctx.query.has('versionId')) conditions['s3:VersionId'] = ctx.query.get('versionId') ?? '';
+  for (const h of ['x-amz-acl', 'x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-server-side-encryption', 'x-amz-content-sha256']) {
+    const v = ctx.req.headers[h];
+    if (typeof v === 'string') conditions[`s3:${h}`] = v;
+  }
+  if (ctx.req.headers.referer) conditions['aws:Referer'] = String(ctx.req.headers.referer);
   const need = ACL_NEEDS[op];
   if (need) {
     if (need[0] === 'bucket') {
@@ -102,7 +95,11 @@ export async function authorizeAction(ctx: S3Context, bucket: Bucket, action: st
       }
     }
   }
-  const ok = await authorizeS3(ctx.principal, { action, resources: [s3Arn(bucket.name, key)], resourceAccount: bucket.owner.accountId, conditions: facts.conditions ?? {} }, facts, ctx.identityAllows);
+  const env = {
+    sourceIp: ctx.sourceIp, now: new Date(), secure: ctx.secure, region: ctx.region,
+    ...(ctx.req.headers['user-agent'] ? { userAgent: ctx.req.headers['user-agent'] } : {}),
+  };
+  const ok = await authorizeS3(ctx.principal, { action, resources: [s3Arn(bucket.name, key)], conditions }, facts, env, ctx.identityPolicies);
   if (!ok) throw accessDenied();
 }
 
@@ -138,7 +135,7 @@ async function handle(deps: S3HandlerDeps, log: Logger, prefix: string, req: Inc
     const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
     const baseCtx = {
       req, res, route, query, requestId, hostId: HOST_ID, walrus: deps.walrus, blobs: deps.walrus.blobs, region: deps.region, log,
-      ...(deps.identityAllows ? { identityAllows: deps.identityAllows } : {}),
+      ...(deps.identityPolicies ? { identityPolicies: deps.identityPolicies } : {}),
       sourceIp: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''), secure,
       baseUrl: `${secure ? 'https' : 'http'}://${host}${route.virtualHost ? '' : prefix}`, virtualHost: route.virtualHost === true,
     };

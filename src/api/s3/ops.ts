@@ -13,6 +13,8 @@ import { invalidArgument, openVersion, parseRange, rangeOf, receiveBody, streamO
 import { child, children, malformedXml, parseXmlBody, s3Time, text, texts, S3_NS } from './xml.js';
 import { escapeXml } from '../../protocol/index.js';
 import { authorizeAction } from './handler.js';
+import { compileBucketPolicy } from './authz.js';
+import { authorize } from '../../auth/policy/index.js';
 import { decodePathPart } from './router.js';
 
 // ------------------------------------------------------------------ helpers
@@ -196,9 +198,13 @@ const createBucket: OpHandler = async (ctx) => {
   }
   // AWS's us-east-1 quirk: an existing bucket of the same owner is answered 200 there; we follow the regional rule.
   const o = ownerOf(ctx);
-  if (!ctx.principal.isAccountAdmin && !ctx.principal.isCloudAdmin && ctx.identityAllows) {
-    const ok = await ctx.identityAllows(ctx.principal, { action: 's3:CreateBucket', resources: [`arn:aws:s3:::${name}`] });
-    if (!ok) throw new AwsError('AccessDenied', 'Access Denied', { status: 403 });
+  if (!ctx.principal.isAccountAdmin && !ctx.principal.isCloudAdmin) {
+    const ids = ctx.identityPolicies ? await ctx.identityPolicies(ctx.principal) : [];
+    const r = authorize({
+      principal: ctx.principal, identityPolicies: ids, request: { action: 's3:CreateBucket', resources: [`arn:aws:s3:::${name}`], resourceAccount: ctx.principal.accountId },
+      env: { sourceIp: ctx.sourceIp, now: new Date(), secure: ctx.secure, region: ctx.region },
+    });
+    if (r.decision !== 'Allow') throw new AwsError('AccessDenied', 'Access Denied', { status: 403 });
   }
   const acl = aclFromHeaders(ctx, o) ?? cannedAcl('private', o);
   region = ctx.region;
@@ -328,21 +334,11 @@ const getBucketPolicy: OpHandler = async (ctx, b) => {
 
 const putBucketPolicy: OpHandler = async (ctx, b) => {
   const body = (await readSmallBody(ctx, 20 * 1024)).toString('utf8');
-  let doc: unknown;
-  try {
-    doc = JSON.parse(body);
-  } catch {
-    throw new AwsError('MalformedPolicy', 'Policies must be valid JSON and the first byte must be \'{\'');
-  }
-  const stmts = (doc as { Statement?: unknown }).Statement;
-  if (!doc || typeof doc !== 'object' || stmts === undefined) throw new AwsError('MalformedPolicy', 'Missing required field Statement');
-  for (const s of Array.isArray(stmts) ? stmts : [stmts]) {
-    const st = s as Record<string, unknown>;
-    if (st.Effect !== 'Allow' && st.Effect !== 'Deny') throw new AwsError('MalformedPolicy', 'Invalid effect');
-    if (st.Principal === undefined && st.NotPrincipal === undefined) throw new AwsError('MalformedPolicy', 'Missing required field Principal');
-    if (st.Action === undefined && st.NotAction === undefined) throw new AwsError('MalformedPolicy', 'Missing required field Action');
-    const res = [st.Resource ?? st.NotResource].flat().map(String);
-    if (!res.length || res.some((r) => r !== '*' && !r.startsWith(`arn:aws:s3:::${b!.name}`))) {
+  compileBucketPolicy(body);
+  const doc = JSON.parse(body) as { Statement?: unknown };
+  for (const st of [doc.Statement].flat() as Record<string, unknown>[]) {
+    const res = [st.Resource ?? st.NotResource].flat().filter((r) => r !== undefined).map(String);
+    if (res.some((r) => r !== '*' && !r.startsWith(`arn:aws:s3:::${b!.name}`))) {
       throw new AwsError('MalformedPolicy', 'Policy has invalid resource');
     }
   }
@@ -597,7 +593,8 @@ function objectResponseHeaders(ctx: S3Context, b: Bucket, v: ObjectVersion): Rec
   Object.assign(h, versionHeader(b, v));
   if (v.tagging && Object.keys(v.tagging).length) h['x-amz-tagging-count'] = String(Object.keys(v.tagging).length);
   if (v.blobs.length > 1) h['x-amz-mp-parts-count'] = String(v.blobs.length);
-  if (header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(v.checksums));
+  const whole = header(ctx, 'range') === undefined && queryParam(ctx, 'partNumber') === undefined;
+  if (whole && header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') Object.assign(h, checksumHeaders(v.checksums));
   for (const [q, name] of RESPONSE_OVERRIDES) {
     const val = queryParam(ctx, q);
     if (val !== undefined) {
@@ -771,7 +768,7 @@ const copyObject: OpHandler = async (ctx, b) => {
   }
   const h: Record<string, string> = { ...versionHeader(b!, v) };
   if (srcBucket.versioning !== '') h['x-amz-copy-source-version-id'] = src.versionId;
-  sendXml(ctx, 'CopyObjectOutput', { ETag: quoted(v.etag), LastModified: s3Time(v.lastModified), ...Object.fromEntries(Object.entries(r.checksums).map(([a, val]) => [`Checksum${a}`, val])) }, 200, h);
+  sendXml(ctx, 'CopyObjectResult', { ETag: quoted(v.etag), LastModified: s3Time(v.lastModified), ...Object.fromEntries(Object.entries(r.checksums).map(([a, val]) => [`Checksum${a}`, val])) }, 200, h);
 };
 
 const getObjectAcl: OpHandler = async (ctx, b) => {
@@ -870,7 +867,7 @@ const uploadPartCopy: OpHandler = async (ctx, b) => {
     await ctx.blobs.delete(r.blobId);
     throw e;
   }
-  sendXml(ctx, 'UploadPartCopyOutput', { ETag: quoted(r.md5), LastModified: s3Time(now) });
+  sendXml(ctx, 'CopyPartResult', { ETag: quoted(r.md5), LastModified: s3Time(now) });
 };
 
 /** COMPOSITE checksum of a multipart object: checksum of the parts' binary checksums, then `-N`. */
