@@ -14,7 +14,7 @@ import { CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectComm
   PutBucketAclCommand, GetBucketAclCommand, PutObjectAclCommand, GetObjectAclCommand, PutBucketPolicyCommand, GetBucketPolicyCommand,
   DeleteBucketPolicyCommand, PutBucketCorsCommand, GetBucketCorsCommand, PutBucketTaggingCommand, GetBucketTaggingCommand,
   PutObjectTaggingCommand, GetObjectTaggingCommand, PutBucketLifecycleConfigurationCommand, GetBucketLifecycleConfigurationCommand,
-  GetBucketLocationCommand,
+  GetBucketLocationCommand, type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { startWalrus, presignUrl, signedFetch, type StartedWalrus } from './s3-helpers.js';
@@ -150,7 +150,7 @@ test('listings: delimiter paging over 2,600 keys with v1 and v2, EncodingType=ur
   const seen: string[] = [];
   let token: string | undefined;
   do {
-    const r = await s3.send(new ListObjectsV2Command({ Bucket: 'many', MaxKeys: 700, ...(token ? { ContinuationToken: token } : {}) }));
+    const r: ListObjectsV2CommandOutput = await s3.send(new ListObjectsV2Command({ Bucket: 'many', MaxKeys: 700, ...(token ? { ContinuationToken: token } : {}) }));
     seen.push(...(r.Contents ?? []).map((c) => c.Key!));
     token = r.NextContinuationToken;
   } while (token);
@@ -160,7 +160,7 @@ test('listings: delimiter paging over 2,600 keys with v1 and v2, EncodingType=ur
   const objs: string[] = [];
   token = undefined;
   do {
-    const r = await s3.send(new ListObjectsV2Command({ Bucket: 'many', Delimiter: '/', Prefix: 'd1/', MaxKeys: 1, ...(token ? { ContinuationToken: token } : {}) }));
+    const r: ListObjectsV2CommandOutput = await s3.send(new ListObjectsV2Command({ Bucket: 'many', Delimiter: '/', Prefix: 'd1/', MaxKeys: 1, ...(token ? { ContinuationToken: token } : {}) }));
     pre.push(...(r.CommonPrefixes ?? []).map((c) => c.Prefix!));
     objs.push(...(r.Contents ?? []).map((c) => c.Key!));
     token = r.NextContinuationToken;
