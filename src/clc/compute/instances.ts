@@ -439,7 +439,10 @@ export class InstanceStore {
   // ------------------------------------------------------------------ queries
 
   /** Instances of the account that are still visible (terminated ones for cloud.vmstate.terminated_time). */
-  async list(accountId: string, opts: { ids?: string[]; states?: string[]; afterId?: string; limit?: number } = {}): Promise<Instance[]> {
+  async list(
+    accountId: string,
+    opts: { ids?: string[]; states?: string[]; afterId?: string; limit?: number; where?: Partial<Record<'instance_type' | 'image_id' | 'zone' | 'reservation_id' | 'key_name' | 'private_ip', string[]>> } = {},
+  ): Promise<Instance[]> {
     const keepMs = (await this.d.settings.getInt('cloud.vmstate.terminated_time').catch(() => 60)) * 60_000;
     const cutoff = this.now() - keepMs;
     let q = this.db.selectFrom('instances').selectAll().where('account_id', '=', accountId)
@@ -449,6 +452,11 @@ export class InstanceStore {
       q = q.where('instance_id', 'in', opts.ids);
     }
     if (opts.states) q = q.where('state', 'in', opts.states);
+    for (const [col, values] of Object.entries(opts.where ?? {})) {
+      if (!values) continue;
+      if (values.length === 0) return [];
+      q = q.where(col as 'instance_type', 'in', values);
+    }
     if (opts.afterId) q = q.where('instance_id', '>', opts.afterId);
     q = q.orderBy('instance_id');
     if (opts.limit) q = q.limit(opts.limit);
