@@ -10,7 +10,14 @@ import {
   type ComputeService, type Instance, type Image, type KeyPair, type Tag, type StateChange, type InstanceStateName,
 } from '../../clc/compute/index.js';
 import type * as T from '../../gen/ec2/types.js';
-import { applyFilters, checkMaxResults, encodeToken, decodeToken, hasWildcard, paginate, type FilterTable } from './describe.js';
+import { applyFilters, paginate as pageOf, type FilterTable } from '../../protocol/index.js';
+import { checkMaxResults, encodeToken, decodeToken, hasWildcard } from './describe.js';
+import { createRegionHandlers } from './regions.js';
+
+/** Pages sorted items (protocol's engine), after MaxResults was checked by the caller. */
+function paginate<X>(items: X[], _key: (x: X) => string, max: number | undefined, token: string | undefined, scope = 'compute') {
+  return pageOf(items, { ...(max !== undefined ? { MaxResults: max } : {}), ...(token !== undefined ? { NextToken: token } : {}) }, { scope, min: 1, max: 10_000 });
+}
 
 type Ctx = RequestContext;
 
@@ -110,7 +117,7 @@ const INSTANCE_FILTERS: FilterTable<Instance> = {
   'virtualization-type': (i) => i.virtualizationType,
   'hypervisor': () => 'xen',
   'client-token': (i) => i.clientToken,
-  'launch-time': (i) => i.launchTime,
+  'launch-time': (i) => i.launchTime.toISOString(),
   'state-reason-code': (i) => i.stateReason?.code,
   'state-reason-message': (i) => i.stateReason?.message,
   'tenancy': () => 'default',
@@ -236,7 +243,7 @@ export function computeHandlers(svc: ComputeService): HandlerTable {
       else where[col!] = where[col!] ? where[col!]!.filter((s) => values.includes(s)) : values;
     }
     // Validate every filter name (including pushed-down ones) before answering.
-    applyFilters([], filters, INSTANCE_FILTERS, () => []);
+    applyFilters([] as Instance[], filters, INSTANCE_FILTERS, () => []);
     const needTags = rest.some((f) => f.Name?.startsWith('tag'));
     const base = { ...(idFilter ? { ids: idFilter } : {}), ...(states ? { states } : {}), where };
     if (rest.length === 0) {
@@ -249,7 +256,7 @@ export function computeHandlers(svc: ComputeService): HandlerTable {
     }
     const rows = await inst.list(acct(ctx), base);
     const allTags = needTags ? await svc.tags.forResources(acct(ctx), rows.map((r) => r.instanceId)) : new Map<string, Tag[]>();
-    const filtered = applyFilters(rows, rest, INSTANCE_FILTERS, (i) => allTags.get(i.instanceId) ?? []);
+    const filtered = applyFilters(rows, rest, INSTANCE_FILTERS, (i) => (allTags.get(i.instanceId) ?? []).map((t) => ({ Key: t.key, Value: t.value })));
     const { page, nextToken } = paginate(filtered, (i) => i.instanceId, max, token);
     const tags = needTags ? allTags : await svc.tags.forResources(acct(ctx), page.map((r) => r.instanceId));
     return { page, tags, ...(nextToken ? { nextToken } : {}) };
@@ -485,7 +492,7 @@ export function computeHandlers(svc: ComputeService): HandlerTable {
       async (i, ctx) => {
         const keys = await svc.keyPairs.describe(acct(ctx), i.KeyNames ?? [], i.KeyPairIds ?? []);
         const tags = await svc.tags.forResources(acct(ctx), keys.map((k) => k.keyPairId));
-        const filtered = applyFilters(keys, i.Filters, KEY_FILTERS, (k) => tags.get(k.keyPairId) ?? []);
+        const filtered = applyFilters(keys, i.Filters, KEY_FILTERS, (k) => (tags.get(k.keyPairId) ?? []).map((t) => ({ Key: t.key, Value: t.value })));
         return { KeyPairs: filtered.map((k) => keyShape(k, tags.get(k.keyPairId), !!i.IncludePublicKey)) };
       },
     ),
@@ -520,7 +527,7 @@ export function computeHandlers(svc: ComputeService): HandlerTable {
         });
         // Tags are the caller's own (tags are per account).
         const tags = await svc.tags.forResources(acct(ctx), images.map((x) => x.imageId));
-        const filtered = applyFilters(images, i.Filters, IMAGE_FILTERS, (x) => tags.get(x.imageId) ?? []);
+        const filtered = applyFilters(images, i.Filters, IMAGE_FILTERS, (x) => (tags.get(x.imageId) ?? []).map((t) => ({ Key: t.key, Value: t.value })));
         const { page, nextToken } = paginate(filtered, (x) => x.imageId, max, i.NextToken);
         return { Images: page.map((x) => imageShape(x, tags.get(x.imageId), svc.systemAccountId)), ...(nextToken ? { NextToken: nextToken } : {}) };
       },
@@ -623,26 +630,22 @@ export function computeHandlers(svc: ComputeService): HandlerTable {
     DescribeAvailabilityZones: handler<T.DescribeAvailabilityZonesRequest, T.DescribeAvailabilityZonesResult>(
       () => authz('DescribeAvailabilityZones', ['*']),
       async (i, ctx) => {
-        const names = i.ZoneNames ?? [];
-        const verbose = names.includes('verbose');
-        const wanted = names.filter((n) => n !== 'verbose');
-        for (const n of wanted) if (!svc.zones.includes(n)) throw new AwsError('InvalidParameterValue', `Invalid availability zone: [${n}]`);
-        const zones = svc.zones.filter((z) => wanted.length === 0 || wanted.includes(z));
+        const base = createRegionHandlers({ region: svc.region, zones: svc.zones, endpoint: '' }).DescribeAvailabilityZones!;
+        const res = (await base.handle(i, ctx)) as T.DescribeAvailabilityZonesResult;
+        if (!(i.ZoneNames ?? []).includes('verbose')) return res;
+        // Eucalyptus's capacity table after each zone: one row per instance type, "free / max   cpu   ram  disk".
         const out: T.AvailabilityZone[] = [];
-        for (const z of applyFilters(zones, i.Filters, { 'zone-name': (x) => x, 'region-name': () => ctx.region, state: () => 'available', 'zone-type': () => 'availability-zone' })) {
-          out.push({ ZoneName: z, ZoneId: z, State: 'available', RegionName: ctx.region, Messages: [], ZoneType: 'availability-zone', GroupName: ctx.region, NetworkBorderGroup: ctx.region, OptInStatus: 'opt-in-not-required' });
-          if (verbose) {
-            // Eucalyptus's capacity table: one row per instance type, "free / max   cpu   ram  disk".
-            const cap = await inst.capacity(z);
-            const pad = (n: number, w: number) => String(n).padStart(w, '0');
-            out.push({ ZoneName: '|- vm types', State: 'free / max   cpu   ram  disk' as T.AvailabilityZoneState, Messages: [] });
-            for (const c of cap) {
-              out.push({
-                ZoneName: `|- ${c.type.name}`,
-                State: `${pad(c.free, 4)} / ${pad(c.max, 4)}   ${String(c.type.cpu).padStart(2)}   ${String(c.type.memoryMiB).padStart(5)}  ${String(c.type.diskGiB).padStart(4)}` as T.AvailabilityZoneState,
-                Messages: [],
-              });
-            }
+        const pad = (n: number, w: number) => String(n).padStart(w, '0');
+        for (const z of res.AvailabilityZones ?? []) {
+          out.push(z);
+          const cap = await inst.capacity(z.ZoneName!);
+          out.push({ ZoneName: '|- vm types', State: 'free / max   cpu   ram  disk' as T.AvailabilityZoneState, Messages: [] });
+          for (const c of cap) {
+            out.push({
+              ZoneName: `|- ${c.type.name}`,
+              State: `${pad(c.free, 4)} / ${pad(c.max, 4)}   ${String(c.type.cpu).padStart(2)}   ${String(c.type.memoryMiB).padStart(5)}  ${String(c.type.diskGiB).padStart(4)}` as T.AvailabilityZoneState,
+              Messages: [],
+            });
           }
         }
         return { AvailabilityZones: out };

@@ -3,4 +3,3 @@
  * EC2 handlers by family. The gateway merges the tables into one EC2 dispatch table.
  */
 export { computeHandlers, instanceShape } from './compute.js';
-export { applyFilters, paginate, wildcard } from './describe.js';
