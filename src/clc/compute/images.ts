@@ -17,8 +17,11 @@ export interface ObjectAccess {
   head(accountId: string, bucket: string, key: string): Promise<{ size: number; etag?: string } | null>;
   /** Bytes [start, end) of an object (for recognising its format). */
   read(accountId: string, bucket: string, key: string, start: number, end: number): Promise<Buffer>;
-  /** A URL a node controller can GET the object from (presigned, time-limited). */
-  url(bucket: string, key: string, ttlSeconds: number): Promise<string>;
+  /**
+   * Where a node controller can read the object: a file path on the nodes (cloud-in-a-box: the object's blob file)
+   * or a URL it can GET (presigned, time-limited).
+   */
+  locate(bucket: string, key: string): Promise<{ path: string } | { url: string }>;
 }
 
 export type ImageKind = 'machine' | 'kernel' | 'ramdisk';
@@ -342,6 +345,6 @@ export class ImageStore {
     const s = img.source;
     if (s.path) return { id: img.imageId, path: s.path, ...(s.format ? { format: s.format } : {}), ...(s.sha256 ? { sha256: s.sha256 } : {}) };
     if (!this.objects || !s.bucket || !s.key) throw new AwsError('InternalError', `image ${img.imageId} has no readable source`, { status: 500 });
-    return { id: img.imageId, url: await this.objects.url(s.bucket, s.key, 6 * 3600), ...(s.format ? { format: s.format } : {}) };
+    return { id: img.imageId, ...(await this.objects.locate(s.bucket, s.key)), ...(s.format ? { format: s.format } : {}) };
   }
 }
