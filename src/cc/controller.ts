@@ -94,7 +94,24 @@ export class ClusterController {
     this.policyState = st.policyState ?? {};
   }
 
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  /** Schedules a write of the state file (coalesced: at most one write per 50 ms). */
   private save(): void {
+    if (!this.opts.stateFile || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.flush();
+    }, 50);
+    this.saveTimer.unref();
+  }
+
+  /** Writes the state file now. */
+  flush(): void {
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
+    }
     const f = this.opts.stateFile;
     if (!f) return;
     const st: PersistedState = {

@@ -1,0 +1,92 @@
+/**
+ * @module main/compute
+ * Composition of the compute side of the cloud-in-a-box: one cluster controller per zone (its own HTTP server, port
+ * `ports.cc` + zone index, state in `<dataDir>/cc/<zone>.json`), the CLC's compute domain talking to them over
+ * rpc/cc, its reconciliation loop, and the EC2 handlers. Internal calls are signed with the secret in
+ * `<dataDir>/keys/internal.secret` (created on first use).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import type { CloudConfig, Logger } from '../shared/index.js';
+import { ccClient, ncClient, type CcClient } from '../rpc/index.js';
+import { ClusterController, startCcServer, SCHEDULING_POLICIES, type RunningCc, type SchedulingPolicy } from '../cc/index.js';
+import { ComputeService, type ObjectAccess, type Settings } from '../clc/compute/index.js';
+import { computeHandlers } from '../api/ec2/index.js';
+import type { HandlerTable } from '../api/gateway/index.js';
+
+/** The shared secret internal RPCs are signed with (rpc/http). */
+export function internalSecret(dataDir: string): string {
+  const dir = join(dataDir, 'keys');
+  const file = join(dir, 'internal.secret');
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+export interface ComputeStack {
+  service: ComputeService;
+  clusters: Map<string, { controller: ClusterController; server: RunningCc; client: CcClient }>;
+  handlers: HandlerTable;
+  stop(): Promise<void>;
+}
+
+export interface ComputeOptions {
+  ephemeralPorts?: boolean;
+  objects?: ObjectAccess;
+  systemAccountId?: string;
+  /** Scheduling policy of every CC (default $EUCA_CC_POLICY or ROUNDROBIN). */
+  policy?: SchedulingPolicy;
+  /** Reconciliation / node polling interval (default 3000 ms). */
+  intervalMs?: number;
+}
+
+export async function startCompute(cfg: CloudConfig, db: Kysely<any>, settings: Settings, log: Logger, opts: ComputeOptions = {}): Promise<ComputeStack> {
+  const secret = internalSecret(cfg.dataDir);
+  const envPolicy = process.env.EUCA_CC_POLICY as SchedulingPolicy | undefined;
+  const policy = opts.policy ?? (envPolicy && SCHEDULING_POLICIES.includes(envPolicy) ? envPolicy : 'ROUNDROBIN');
+  const interval = opts.intervalMs ?? 3000;
+  const clusters = new Map<string, { controller: ClusterController; server: RunningCc; client: CcClient }>();
+  try {
+    for (const [i, zone] of cfg.zones.entries()) {
+      const controller = new ClusterController({
+        zone, policy, stateFile: join(cfg.dataDir, 'cc', `${zone}.json`), log: log.child({ component: 'cc', zone }),
+        ncClient: (url) => ncClient(url, { secret }),
+      });
+      const server = await startCcServer(controller, { host: cfg.host, port: opts.ephemeralPorts ? 0 : cfg.ports.cc + i, secret, pollIntervalMs: interval }, log);
+      clusters.set(zone, { controller, server, client: ccClient(server.url, { secret }) });
+    }
+  } catch (e) {
+    for (const c of clusters.values()) await c.server.close();
+    throw e;
+  }
+  const service = new ComputeService({
+    db, settings, region: cfg.region, log: log.child({ component: 'compute' }),
+    zones: new Map([...clusters].map(([z, c]) => [z, c.client])),
+    ...(opts.objects ? { objects: opts.objects } : {}),
+    ...(opts.systemAccountId ? { systemAccountId: opts.systemAccountId } : {}),
+  });
+  service.start(interval);
+  return {
+    service,
+    clusters,
+    handlers: computeHandlers(service),
+    async stop() {
+      await service.stop();
+      for (const c of clusters.values()) {
+        await c.server.close();
+        c.controller.flush();
+      }
+    },
+  };
+}
+
+/** The CC endpoint of a zone as `euca nodes` reaches it. */
+export function ccEndpoint(cfg: CloudConfig, zone: string): string {
+  const i = cfg.zones.indexOf(zone);
+  if (i < 0) throw new Error(`Unknown zone ${zone}; zones: ${cfg.zones.join(', ')}`);
+  return `http://${cfg.host}:${cfg.ports.cc + i}`;
+}
