@@ -15,6 +15,7 @@ import { createStsHandlers } from '../api/sts/index.js';
 import { createRegionHandlers } from '../api/ec2/regions.js';
 import { allMigrations } from './migrations.js';
 import { ensureCloudKeys } from './keys.js';
+import { startCompute, type ComputeStack } from './compute.js';
 
 export interface InitResult { account: Account; key: AccessKey; created: boolean }
 
@@ -44,9 +45,11 @@ export interface RunningCloud {
   database: Database;
   iam: IamStore;
   properties: PropertyStore;
-  endpoints: { clc: string };
+  endpoints: { clc: string; cc: Record<string, string> };
   ports: { clc: number };
   log: Logger;
+  /** Instances, images, key pairs, tags and the zones' cluster controllers. */
+  compute: ComputeStack;
   stop(): Promise<void>;
 }
 
@@ -62,14 +65,18 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
   const log = opts.log ?? createLogger('euca');
   const database = await openDatabase(cfg.db);
   const servers: Server[] = [];
+  let compute: ComputeStack | undefined;
   try {
     await migrate(database, allMigrations);
     const iam = new IamStore(database.db);
     await iam.bootstrap();
     const properties = new PropertyStore(database.db);
     const endpointHost = `http://${cfg.host}:${cfg.ports.clc}`;
+    const systemAccount = (await iam.bootstrap()).account.accountId;
+    compute = await startCompute(cfg, database.db, properties, log, { ...(opts.ephemeralPorts ? { ephemeralPorts: true } : {}), systemAccountId: systemAccount });
     const ec2: HandlerTable = {
       ...createRegionHandlers({ region: cfg.region, zones: cfg.zones, endpoint: endpointHost }),
+      ...compute.handlers,
     };
     const gateway = createGateway({
       region: cfg.region, credentials: iam, authorizer: opts.authorizer ?? baseAuthorizer, log,
@@ -80,15 +87,17 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
     const ports = { clc: clc.port };
     log.info({ ports }, 'cloud started');
     return {
-      config: cfg, database, iam, properties, log, ports,
-      endpoints: { clc: `http://${cfg.host}:${clc.port}` },
+      config: cfg, database, iam, properties, log, ports, compute,
+      endpoints: { clc: `http://${cfg.host}:${clc.port}`, cc: Object.fromEntries([...compute.clusters].map(([z, c]) => [z, c.server.url])) },
       async stop() {
+        await compute!.stop();
         await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
         await database.close();
       },
     };
   } catch (e) {
     for (const s of servers) s.close();
+    await compute?.stop();
     await database.close();
     throw e;
   }

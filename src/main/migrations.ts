@@ -3,9 +3,11 @@
  * Every component's migrations, in one list for the CLC's database.
  */
 import type { NamedMigration } from '../db/index.js';
+import { computeMigrations } from '../clc/compute/index.js';
 import { iamMigrations, propertiesMigrations } from '../clc/index.js';
 
 export const allMigrations: NamedMigration[] = [
   ...iamMigrations,
   ...propertiesMigrations,
+  ...computeMigrations,
 ];

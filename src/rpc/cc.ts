@@ -73,7 +73,7 @@ export const CcOps = {
   DescribeNodes: op('DescribeNodes', s.object({}), s.object({ zone: s.string(), policy: s.string(), nodes: s.array(NodeInfo) })),
   DescribeResources: op(
     'DescribeResources',
-    s.object({ types: s.array(InstanceTypeSpec, { max: 100 }) }),
+    s.object({ types: s.array(s.object({ name: s.string({ max: 64 }), cores: s.int({ min: 1 }), memoryMiB: s.int({ min: 1 }), diskGiB: s.int({ min: 0 }) }), { max: 100 }) }),
     s.object({ zone: s.string(), types: s.array(TypeCapacity) }),
   ),
   ReserveInstances: op(
