@@ -113,8 +113,9 @@ export class ServiceModel {
     return Object.prototype.hasOwnProperty.call(this.raw.operations, name) ? this.raw.operations[name] : undefined;
   }
 
-  operationNames(): string[] {
-    return Object.keys(this.raw.operations);
+  /** The AWS operations of the model (Eucalyptus extensions only when asked: the AWS SDKs don't know them). */
+  operationNames(opts: { extensions?: boolean } = {}): string[] {
+    return Object.keys(this.raw.operations).filter((n) => opts.extensions || this.raw.operations[n]!.eucaExtension !== true);
   }
 
   /** Case-insensitive operation lookup (returns the model's spelling). */
@@ -240,7 +241,7 @@ export function loadModel(service: ModelService): ServiceModel {
     const ext = join(dir, 'extensions', `${service}.json`);
     if (existsSync(ext)) {
       const add = JSON.parse(readFileSync(ext, 'utf8')) as Pick<RawModel, 'operations' | 'shapes'>;
-      for (const [k, v] of Object.entries(add.operations ?? {})) if (!raw.operations[k]) raw.operations[k] = v;
+      for (const [k, v] of Object.entries(add.operations ?? {})) if (!raw.operations[k]) raw.operations[k] = { ...v, eucaExtension: true };
       for (const [k, v] of Object.entries(add.shapes ?? {})) if (!raw.shapes[k]) raw.shapes[k] = v;
     }
     m = new ServiceModel(service, raw);
