@@ -5,7 +5,8 @@
  * rpc/cc, its reconciliation loop, and the EC2 handlers. Internal calls are signed with the secret in
  * `<dataDir>/keys/internal.secret` (created on first use).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, createWriteStream, renameSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
@@ -15,6 +16,66 @@ import { ClusterController, startCcServer, SCHEDULING_POLICIES, type RunningCc, 
 import { ComputeService, type ObjectAccess, type Settings } from '../clc/compute/index.js';
 import { computeHandlers } from '../api/ec2/index.js';
 import type { HandlerTable } from '../api/gateway/index.js';
+import { ALL_USERS, AUTHENTICATED_USERS, type Walrus, type ObjectVersion } from '../walrus/index.js';
+
+/**
+ * Image access over Walrus for the cloud-in-a-box. An account may register an object it owns, or one granted READ
+ * to it or to everyone. Nodes read a single-blob object straight from its blob file; a multipart object is joined
+ * once into `<cacheDir>/<bucket>-<versionId>` (nodes on this host read that file).
+ */
+export function walrusObjectAccess(walrus: Walrus, cacheDir: string): ObjectAccess {
+  const readable = (v: ObjectVersion, accountId: string) =>
+    v.owner.accountId === accountId ||
+    v.acl.some((g) => (g.permission === 'READ' || g.permission === 'FULL_CONTROL') && (
+      (g.grantee.type === 'CanonicalUser' && g.grantee.id === accountId) ||
+      (g.grantee.type === 'Group' && (g.grantee.uri === ALL_USERS || g.grantee.uri === AUTHENTICATED_USERS))));
+  const latest = async (bucket: string, key: string) => {
+    const v = await walrus.findVersion(bucket, key).catch(() => undefined);
+    return v && !v.deleteMarker ? v : undefined;
+  };
+  return {
+    async head(accountId, bucket, key) {
+      const v = await latest(bucket, key);
+      return v && readable(v, accountId) ? { size: v.size, etag: v.etag } : null;
+    },
+    async read(accountId, bucket, key, start, end) {
+      const v = await latest(bucket, key);
+      if (!v || !readable(v, accountId)) throw new Error(`cannot read ${bucket}/${key}`);
+      const chunks: Buffer[] = [];
+      let offset = 0;
+      for (const b of v.blobs) {
+        if (offset >= end) break;
+        if (offset + b.size > start) {
+          const h = await walrus.blobs.open(b.id);
+          const s = Math.max(0, start - offset);
+          const e = Math.min(b.size, end - offset) - 1;
+          if (e >= s) for await (const c of h.stream(s, e)) chunks.push(Buffer.from(c as Uint8Array));
+          else await h.close();
+        }
+        offset += b.size;
+      }
+      return Buffer.concat(chunks);
+    },
+    async locate(bucket, key) {
+      const v = await latest(bucket, key);
+      if (!v) throw new Error(`image object ${bucket}/${key} no longer exists`);
+      if (v.blobs.length === 1 && walrus.blobs.pathOf) return { path: walrus.blobs.pathOf(v.blobs[0]!.id) };
+      mkdirSync(cacheDir, { recursive: true });
+      const file = join(cacheDir, `${bucket}-${v.versionId}`.replace(/[^A-Za-z0-9._-]/g, '_'));
+      if (!existsSync(file)) {
+        const tmp = `${file}.${process.pid}.tmp`;
+        const out = createWriteStream(tmp);
+        for (const b of v.blobs) {
+          const h = await walrus.blobs.open(b.id);
+          await pipeline(h.stream(), out, { end: false });
+        }
+        await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
+        renameSync(tmp, file);
+      }
+      return { path: file };
+    },
+  };
+}
 
 /** The shared secret internal RPCs are signed with (rpc/http). */
 export function internalSecret(dataDir: string): string {
