@@ -3,10 +3,12 @@
 Used by src/auth/sigv4/crosssign.test.ts. Input (stdin, JSON): {"endpoint": "http://127.0.0.1:8773",
 "access_key": ..., "secret_key": ..., "token": optional, "cases": [{"name", "service", "op", "params",
 "signature_version": optional, "presign": optional expires seconds, "addressing_style": optional}]}.
+Cases may set "stream": true to pass Body as a file object, and "endpoint" to override it.
 Output: [{"name", "method", "path", "query", "headers": {lower-name: [values]}, "body_b64"}].
 Nothing is sent: a before-send hook captures the prepared request and aborts.
 """
 import base64
+import io
 import json
 import sys
 from urllib.parse import urlsplit
@@ -70,8 +72,11 @@ def main():
                 raise Captured()
 
             client.meta.events.register("before-send", hook)
+            params = dict(case.get("params", {}))
+            if case.get("stream") and isinstance(params.get("Body"), str):
+                params["Body"] = io.BytesIO(params["Body"].encode("utf-8"))
             try:
-                getattr(client, case["op"])(**case.get("params", {}))
+                getattr(client, case["op"])(**params)
             except Captured:
                 pass
             r = captured["req"]

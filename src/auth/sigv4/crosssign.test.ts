@@ -8,7 +8,7 @@ import { CreateUserCommand, IAMClient, ListUsersCommand } from '@aws-sdk/client-
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { AuthError, authenticate, type SignedRequest, type VerifyOptions } from './index.js';
 import { capture, capturingHandler } from './sdk-capture.js';
-import { MemoryStore, botocoreSign } from './test-util.js';
+import { MemoryStore, PY_DEBIAN, botocoreSign } from './test-util.js';
 
 const AK = 'AKIAIOSFODNN7CROSS01';
 const SK = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYCROSSKEY1';
@@ -69,17 +69,27 @@ test('SDK v3 with session credentials: token checked', async () => {
   await expectKind(authenticate(req, { ...opts, store: expired }), 'ExpiredToken');
 });
 
-test('botocore EC2, IAM and STS requests verify (SigV4, and SigV2 for EC2)', async () => {
+for (const [label, python] of [['botocore 1.43', undefined], ["Debian's botocore 1.29", PY_DEBIAN]] as const) test(`${label}: EC2, IAM and STS requests verify (SigV4, and SigV2 for EC2)`, async () => {
   const reqs = botocoreSign([
     { name: 'ec2', service: 'ec2', op: 'describe_instances', params: { InstanceIds: ['i-1'], Filters: [{ Name: 'tag:Name', Values: ['a b/c~*'] }] } },
     { name: 'ec2-v2', service: 'ec2', op: 'describe_instances', signature_version: 'v2', params: { InstanceIds: ['i-1'] } },
     { name: 'iam', service: 'iam', op: 'create_user', params: { UserName: 'bob', Path: '/x/' } },
     { name: 'sts', service: 'sts', op: 'get_caller_identity' },
-  ]);
+  ], undefined, python);
   await checkQueryApi(reqs.get('ec2')!, 'ec2');
   const v2 = reqs.get('ec2-v2')!;
   assert.equal((await authenticate(v2, { service: 'ec2', now: new Date(), store: store() })).method, 'sigv2-query');
   await checkQueryApi(v2, 'ec2');
   await checkQueryApi(reqs.get('iam')!, 'iam');
   await checkQueryApi(reqs.get('sts')!, 'sts');
+});
+
+test('botocore with session credentials: X-Amz-Security-Token header checked', async () => {
+  const reqs = botocoreSign([{ name: 'sts', service: 'sts', op: 'get_caller_identity' }, { name: 'v2', service: 'ec2', op: 'describe_regions', signature_version: 'v2' }], 'IQoJb3JpZ2luX2VjEXAMPLE+/=');
+  for (const [name, req] of reqs) {
+    const service = name === 'sts' ? 'sts' : 'ec2';
+    const r = await authenticate(req, { service, now: new Date(), store: store({ sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE+/=' }) });
+    assert.equal(r.identity?.sessionToken, 'IQoJb3JpZ2luX2VjEXAMPLE+/=', name);
+    await expectKind(authenticate(req, { service, now: new Date(), store: store({ sessionToken: 'x' }) }), 'InvalidToken');
+  }
 });

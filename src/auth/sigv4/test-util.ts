@@ -14,7 +14,9 @@ export const CROSS_AK = 'AKIAIOSFODNN7CROSS01';
 export const CROSS_SK = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYCROSSKEY1';
 const ENDPOINT = 'http://127.0.0.1:8773';
 const HELPER = join(dirname(fileURLToPath(import.meta.url)), '../../../test/helpers/botocore_sign.py');
-const PY = '/root/.pyenv/shims/python3';
+/** botocore 1.43 (pyenv) and Debian's python3-botocore (1.29). */
+export const PY_NEW = '/root/.pyenv/shims/python3';
+export const PY_DEBIAN = '/usr/bin/python3';
 
 
 export function principal(name = 'alice', accountId = '000000000001'): Principal {
@@ -91,10 +93,11 @@ export interface BotoCase {
   addressing_style?: string;
   checksum?: string;
   endpoint?: string;
+  stream?: boolean;
 }
 
-export function botocoreSign(cases: BotoCase[], token?: string): Map<string, SignedRequest> {
-  const out = execFileSync(PY, [HELPER], {
+export function botocoreSign(cases: BotoCase[], token?: string, python = PY_NEW): Map<string, SignedRequest> {
+  const out = execFileSync(python, [HELPER], {
     input: JSON.stringify({ endpoint: ENDPOINT, access_key: CROSS_AK, secret_key: CROSS_SK, token, cases }),
     encoding: 'utf8',
   });
