@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type {
   S3Client} from '@aws-sdk/client-s3';
 import { CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand, DeleteObjectCommand, ListObjectsV2Command,
@@ -112,6 +113,14 @@ test('objects: put/get/head with metadata, odd keys round-trip, ranges, conditio
   assert.equal(back.ChecksumSHA256, sha.ChecksumSHA256);
   assert.equal(await code(s3.send(new PutObjectCommand({ Bucket: 'objs', Key: 'bad', Body: 'abc', ChecksumSHA256: createHash('sha256').update('x').digest('base64') }))), 'BadDigest');
   await s3.send(new PutObjectCommand({ Bucket: 'objs', Key: 'crc', Body: 'abc', ChecksumAlgorithm: 'CRC32' }));
+  const c32c = await s3.send(new PutObjectCommand({ Bucket: 'objs', Key: 'crc32c', Body: 'abc', ChecksumAlgorithm: 'CRC32C' }));
+  assert.ok(c32c.ChecksumCRC32C);
+  await s3.send(new PutObjectCommand({ Bucket: 'objs', Key: 'crc64', Body: 'abc', ChecksumAlgorithm: 'CRC64NVME' }));
+  // a stream body: the SDK sends aws-chunked with a trailing checksum
+  const streamed = randomBytes(300_000);
+  const sp = await s3.send(new PutObjectCommand({ Bucket: 'objs', Key: 'streamed', Body: Readable.from([streamed.subarray(0, 100_000), streamed.subarray(100_000)]), ContentLength: streamed.length }));
+  assert.equal(sp.ETag, `"${createHash('md5').update(streamed).digest('hex')}"`);
+  assert.ok((await body(await s3.send(new GetObjectCommand({ Bucket: 'objs', Key: 'streamed' })))).equals(streamed));
   // DeleteObjects
   const del = await s3.send(new DeleteObjectsCommand({ Bucket: 'objs', Delete: { Objects: keys.map((Key) => ({ Key })) } }));
   assert.equal(del.Deleted?.length, keys.length);

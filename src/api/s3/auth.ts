@@ -4,8 +4,8 @@
  * query, anonymous requests; the body check it asks for (sha256 after streaming, aws-chunked decoding).
  */
 import type { IncomingMessage } from 'node:http';
-import { AwsError, type CredentialStore } from '../../shared/index.js';
-import { authenticate, isAuthError, toServiceError } from '../../auth/sigv4/index.js';
+import type { CredentialStore } from '../../shared/index.js';
+import { authenticate, createChunkedDecoder, isAuthError, toServiceError } from '../../auth/sigv4/index.js';
 import type { S3Authenticator, S3AuthOutcome } from './handler.js';
 
 export interface SigV4AuthOptions {
@@ -20,6 +20,16 @@ export function headersOf(req: IncomingMessage): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(req.headersDistinct)) if (v) out[k] = v;
   return out;
+}
+
+/** Iterates a decoded body, turning signature/format errors into S3 errors. */
+async function* mapAuthErrors(src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const c of src) yield c;
+  } catch (e) {
+    if (isAuthError(e)) throw toServiceError('s3', e);
+    throw e;
+  }
 }
 
 /** The S3 authenticator over the cloud's credential store. */
@@ -40,7 +50,21 @@ export function sigv4Authenticator(opts: SigV4AuthOptions): S3Authenticator {
     const p = r.payload;
     if (p.kind === 'sha256') out.bodyCheck = { kind: 'sha256', expected: p.expected };
     if (p.kind === 'aws-chunked') {
-      throw new AwsError('NotImplemented', 'aws-chunked request bodies are not supported yet', { status: 501 });
+      const decoder = (() => {
+        try {
+          return createChunkedDecoder(r, headers);
+        } catch (e) {
+          if (isAuthError(e)) throw toServiceError('s3', e);
+          throw e;
+        }
+      })();
+      const declared = headers['x-amz-decoded-content-length']?.[0];
+      if (declared !== undefined && /^\d+$/.test(declared)) out.decodedLength = Number(declared);
+      out.decodeBody = (raw) => {
+        raw.on('error', (e) => decoder.destroy(e));
+        raw.pipe(decoder);
+        return { stream: mapAuthErrors(decoder), trailers: () => decoder.trailers() };
+      };
     }
     return out;
   };

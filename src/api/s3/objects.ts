@@ -3,31 +3,19 @@
  * Object bytes in and out: streaming a request body into a blob with every requested digest verified, and streaming
  * one or more blobs (with a byte range) out to the response.
  */
-import { createHash } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import { AwsError } from '../../shared/index.js';
+import { createChecksum } from '../../auth/sigv4/index.js';
 import type { BlobHandle, BlobWriteResult, Checksummer, ObjectVersion } from '../../walrus/index.js';
 import type { S3Context } from './context.js';
 
 export const CHECKSUM_ALGOS = ['CRC32', 'CRC32C', 'CRC64NVME', 'SHA1', 'SHA256'] as const;
 export type ChecksumAlgo = (typeof CHECKSUM_ALGOS)[number];
 
-/** Checksum implementations by algorithm; CRC32C and CRC64NVME are registered by the signature module's checksums. */
-const FACTORIES: Partial<Record<string, () => Checksummer>> = {
-  CRC32: () => {
-    let v = 0;
-    return { update: (c) => { v = crc32(c, v); }, digest: () => { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b.toString('base64'); } };
-  },
-  SHA1: () => {
-    const h = createHash('sha1');
-    return { update: (c) => { h.update(c); }, digest: () => h.digest('base64') };
-  },
-  SHA256: () => {
-    const h = createHash('sha256');
-    return { update: (c) => { h.update(c); }, digest: () => h.digest('base64') };
-  },
-};
+/** Checksum implementations by algorithm (the signature module's, which covers every S3 flexible checksum). */
+const FACTORIES: Partial<Record<string, () => Checksummer>> = Object.fromEntries(
+  CHECKSUM_ALGOS.map((a) => [a, () => createChecksum(a)]),
+);
 
 /** Registers a checksum implementation (used to plug in CRC32C/CRC64NVME). */
 export function registerChecksum(algo: string, make: () => Checksummer): void {
