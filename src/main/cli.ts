@@ -14,6 +14,8 @@ import { openDatabase, migrate } from '../db/index.js';
 import { IamStore, PropertyStore, ADMIN_USER, CLOUD_ADMIN_ACCOUNT } from '../clc/index.js';
 import { allMigrations } from './migrations.js';
 import { initCloud, startCloud } from './cloud.js';
+import { ccEndpoint, internalSecret } from './compute.js';
+import { ccClient, type NodeInfo } from '../rpc/index.js';
 import { endpointsFor, eucarc, writeAwsProfile, awsCliVersion, cliReadsEndpointConfig, type CredentialSet } from './credentials.js';
 
 class UsageError extends Error {}
@@ -32,6 +34,7 @@ Commands:
   services      list the cloud's components and their states
   properties    get or set the cloud's configurable properties
   accounts      create, list and delete accounts (cloud admin)
+  nodes         register, list and deregister node controllers of a zone
 
 Global options:
   --data-dir DIR   where the cloud keeps its state (default ${DEFAULT_DATA_DIR}, or $EUCA_DATA_DIR)
@@ -70,6 +73,13 @@ Shows or changes the cloud's typed properties (e.g. cloud.vmstate.terminated_tim
 
 Manages accounts (Eucalyptus's CreateAccount / ListAccounts / DeleteAccount). 'create' prints the new account's id
 and its admin user's access key; write them as a profile with 'euca credentials --account NAME'.`,
+  nodes: `Usage: euca nodes register URL [--zone ZONE]
+       euca nodes deregister NODE_ID [--zone ZONE]
+       euca nodes list [--zone ZONE]
+
+Registers a node controller (e.g. http://10.0.0.5:8775) with the cluster controller of ZONE (default: the first
+zone), removes one, or lists them with their state and capacity (cores, memory MiB, disk GiB used/total).
+The cloud must be running ('euca up').`,
 };
 
 function help(cmd: string): string {
@@ -237,7 +247,7 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' }, 'data-dir': { type: 'string' }, 'db-url': { type: 'string' },
       region: { type: 'string' }, host: { type: 'string' }, profile: { type: 'string' }, account: { type: 'string' },
       user: { type: 'string' }, out: { type: 'string' }, 'aws-cli': { type: 'string' }, recursive: { type: 'boolean' },
-      'no-credentials': { type: 'boolean' }, foreground: { type: 'boolean' },
+      'no-credentials': { type: 'boolean' }, foreground: { type: 'boolean' }, zone: { type: 'string' },
     },
   });
   if (values.help || !cmd || cmd === 'help') {
@@ -316,6 +326,30 @@ export async function main(argv: string[]): Promise<number> {
         }
         throw new UsageError(help('accounts'));
       });
+    }
+    case 'nodes': {
+      const [sub, arg] = positionals;
+      const zone = values.zone ?? cfg.zones[0]!;
+      if (!cfg.zones.includes(zone)) throw new UsageError(`Unknown zone ${zone}; this cloud's zones: ${cfg.zones.join(', ')}`);
+      const cc = ccClient(ccEndpoint(cfg, zone), { secret: internalSecret(cfg.dataDir) });
+      const show = (n: NodeInfo) => `${n.nodeId.padEnd(24)} ${n.state.padEnd(9)} ${n.url.padEnd(28)} cores ${n.coresUsed}/${n.cores}  mem ${n.memoryMiBUsed}/${n.memoryMiB}  disk ${n.diskGiBUsed}/${n.diskGiB}  instances ${n.instances}${n.message ? `  (${n.message})` : ''}`;
+      if (sub === 'register' && arg) {
+        const { node } = await cc.registerNode({ url: arg });
+        console.log(`Registered ${node.nodeId} in ${zone}:\n${show(node)}`);
+        return 0;
+      }
+      if (sub === 'deregister' && arg) {
+        const { node } = await cc.deregisterNode({ nodeId: arg });
+        console.log(`Deregistered ${node.nodeId} from ${zone}.`);
+        return 0;
+      }
+      if (sub === 'list' || sub === undefined) {
+        const r = await cc.describeNodes({});
+        console.log(`zone ${r.zone} (scheduling ${r.policy}): ${r.nodes.length} node(s)`);
+        for (const n of r.nodes) console.log(show(n));
+        return 0;
+      }
+      throw new UsageError(help('nodes'));
     }
     default:
       throw new UsageError(help(''));

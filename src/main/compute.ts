@@ -151,3 +151,43 @@ export function ccEndpoint(cfg: CloudConfig, zone: string): string {
   if (i < 0) throw new Error(`Unknown zone ${zone}; zones: ${cfg.zones.join(', ')}`);
   return `http://${cfg.host}:${cfg.ports.cc + i}`;
 }
+
+/** Files of a built guest image (see nc/image `GuestImage`). */
+export interface BuiltImageFiles {
+  kernel: string;
+  ramdisk: string;
+  rootfs: string;
+  disk?: string;
+  sha256?: Record<string, string>;
+  /** Identifies the build; images are registered once per build. */
+  key: string;
+}
+
+/**
+ * Registers the cloud's default image (public, owned by the cloud admin) from files on this host, once per build:
+ * a kernel (eki), a ramdisk (eri), the root filesystem booted with them (emi, paravirtual) and, when built, the
+ * bootable whole disk (emi, hvm). Returns the image ids; an earlier registration of the same build is reused.
+ */
+export async function registerDefaultImage(service: ComputeService, systemAccountId: string, files: BuiltImageFiles): Promise<{ imageId: string; kernelId: string; ramdiskId: string; diskImageId?: string }> {
+  const { statSync } = await import('node:fs');
+  const { basename } = await import('node:path');
+  const tag = files.key.slice(0, 12);
+  const existing = await service.images.describe(systemAccountId, { owners: ['self'] });
+  const find = (name: string) => existing.find((i) => i.name === name);
+  const sha = (f: string) => files.sha256?.[basename(f)] ?? files.sha256?.[f];
+  const reg = async (name: string, kind: 'machine' | 'kernel' | 'ramdisk', path: string, extra: { kernelId?: string; ramdiskId?: string; format?: 'raw' | 'qcow2' } = {}) => {
+    const found = find(name);
+    if (found) return found.imageId;
+    const s = sha(path);
+    const img = await service.images.registerLocal(systemAccountId, {
+      name, description: 'Eucalyptus-TS default image (Debian kernel, busybox, dropbear)', kind, path, size: statSync(path).size, isPublic: true,
+      ...(s ? { sha256: s } : {}), ...extra,
+    });
+    return img.imageId;
+  };
+  const kernelId = await reg(`euca-default-kernel-${tag}`, 'kernel', files.kernel);
+  const ramdiskId = await reg(`euca-default-ramdisk-${tag}`, 'ramdisk', files.ramdisk);
+  const imageId = await reg(`euca-default-${tag}`, 'machine', files.rootfs, { kernelId, ramdiskId, format: 'raw' });
+  const diskImageId = files.disk ? await reg(`euca-default-disk-${tag}`, 'machine', files.disk, { format: 'raw' }) : undefined;
+  return { imageId, kernelId, ramdiskId, ...(diskImageId ? { diskImageId } : {}) };
+}
