@@ -29,7 +29,7 @@ function isFormBody(req: SignedRequest): boolean {
 export function queryApiParams(req: SignedRequest): QueryParam[] {
   const q = parseQueryCached(req);
   if (!isFormBody(req)) return q;
-  return [...q, ...parseQuery(req.body!.toString('latin1'))];
+  return [...q, ...parseQuery(req.body!.toString('utf8'))];
 }
 
 /** True when the parameters carry SigV2 query authentication. */

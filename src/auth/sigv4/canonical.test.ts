@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { canonicalHeaders, canonicalQuery, canonicalQueryCandidates, canonicalUriCandidates, normalizePath, parseQuery, percentDecode, reencodePath, signingKey, uriEncode } from './canonical.js';
+
+test('uriEncode: RFC 3986 unreserved kept, everything else %XX uppercase, UTF-8', () => {
+  assert.equal(uriEncode("-._~AZaz09 !*'()/+=&ሴ"), '-._~AZaz09%20%21%2A%27%28%29%2F%2B%3D%26%E1%88%B4');
+  assert.equal(uriEncode('a/b c', true), 'a/b%20c');
+});
+
+test('reencodePath: decodes escapes and raw characters, re-encodes; %2F and malformed escapes survive', () => {
+  assert.equal(reencodePath('/a%20b/c+d/%7e~/%e1%88%b4ሴ'), '/a%20b/c%2Bd/~~/%E1%88%B4%E1%88%B4');
+  assert.equal(reencodePath('/a%2Fb/c%2fd'), '/a%2Fb/c%2Fd');
+  assert.equal(reencodePath('/100%/x%zz%4'), '/100%25/x%25zz%254');
+  assert.equal(reencodePath('/a//b/./c/../'), '/a//b/./c/../');
+});
+
+test('normalizePath: dot segments and empty segments removed, trailing slash kept', () => {
+  assert.equal(normalizePath('/'), '/');
+  assert.equal(normalizePath(''), '/');
+  assert.equal(normalizePath('//example//'), '/example/');
+  assert.equal(normalizePath('/example/..'), '/');
+  assert.equal(normalizePath('/a/./b/../c'), '/a/c');
+  assert.equal(normalizePath('/../..'), '/');
+});
+
+test('canonicalUriCandidates: S3 is never normalised; other services double-encode', () => {
+  assert.deepEqual(canonicalUriCandidates('/b/a%20b+c', true), ['/b/a%20b%2Bc', '/b/a%20b+c']);
+  assert.deepEqual(canonicalUriCandidates('/b/./k', true), ['/b/./k']);
+  assert.equal(canonicalUriCandidates('/%20/foo', false)[0], '/%2520/foo');
+  assert.equal(canonicalUriCandidates('/a/../b/', false)[0], '/b/');
+});
+
+test('canonicalQuery: sorted by key then value, value-less keys get "=", re-encoded, exclusions', () => {
+  const p = parseQuery('b=2&a=2&a=1&acl&x=%7e&sp=a+b&u=%e1%88%b4&&X-Amz-Signature=ff');
+  assert.equal(canonicalQuery(p, 'X-Amz-Signature'), 'a=1&a=2&acl=&b=2&sp=a%20b&u=%E1%88%B4&x=~');
+  assert.deepEqual(canonicalQueryCandidates(parseQuery('k=a+b')), ['k=a%20b', 'k=a%2Bb']);
+  assert.deepEqual(canonicalQueryCandidates(parseQuery('k=a%2Bb')), ['k=a%2Bb']);
+  // upper-case keys sort before lower-case (byte order)
+  assert.equal(canonicalQuery(parseQuery('a=1&B=2')), 'B=2&a=1');
+});
+
+test('canonicalHeaders: trims, collapses spaces, joins repeats with ",", restores a stripped Expect', () => {
+  const h = { host: ['h'], 'my-h': ['  a   b ', 'c'], 'x-e': ['']};
+  assert.equal(canonicalHeaders(h, ['expect', 'host', 'my-h', 'x-e']), 'expect:100-continue\nhost:h\nmy-h:a b,c\nx-e:\n');
+});
+
+test('percentDecode: bytes, optional + as space', () => {
+  assert.deepEqual([...percentDecode('%41+%zz%')], [0x41, 0x2b, 0x25, 0x7a, 0x7a, 0x25]);
+  assert.equal(percentDecode('a+b', true).toString(), 'a b');
+});
+
+test('signingKey: the AWS documented derivation example', () => {
+  // docs.aws.amazon.com/general/latest/gr/sigv4-calculate-signature.html (IAM, 20150830, us-east-1)
+  assert.equal(
+    signingKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', '20150830', 'us-east-1', 'iam').toString('hex'),
+    'c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9',
+  );
+});
