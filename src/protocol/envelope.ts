@@ -93,3 +93,24 @@ export function serializeQueryError(service: QueryService, err: AwsError, reques
   }
   return { status: err.status, headers: headers(requestId, err.headers), body };
 }
+
+/**
+ * An error of the service's model with its modelled status and fault: the code may be the wire code or the
+ * exception shape name (`modelledError('iam', 'NoSuchEntity', …)` and `…'NoSuchEntityException'…` both give
+ * `NoSuchEntity`, 404, Sender). Codes the model does not know get 400 (or `fallbackStatus`).
+ */
+export function modelledError(service: QueryService | 's3', code: string, message: string, fallbackStatus = 400): AwsError {
+  const model = loadModel(service as ModelService);
+  let shape = model.hasShape(code) && model.shape(code).exception ? model.shape(code) : undefined;
+  if (!shape) {
+    for (const s of Object.values(model.raw.shapes)) {
+      if (s.exception && s.error?.code === code) {
+        shape = s;
+        break;
+      }
+    }
+  }
+  const wire = shape?.error?.code ?? code;
+  const status = shape?.error?.httpStatusCode ?? fallbackStatus;
+  return new AwsError(wire, message, { status, ...(shape?.error?.senderFault ? { fault: 'Sender' as const } : {}) });
+}

@@ -6,7 +6,7 @@
  * {@link hasOperation} / {@link unsupportedOperation} for modelled operations without a handler.
  */
 export { parseQueryRequest, invalidAction, type QueryService } from './query.js';
-export { serializeQueryResponse, serializeQueryError, hasOperation, unsupportedOperation, type WireResponse } from './envelope.js';
+export { serializeQueryResponse, serializeQueryError, hasOperation, unsupportedOperation, modelledError, type WireResponse } from './envelope.js';
 export { writeShapeXml, escapeXml, formatTimestamp, type WriteXmlOptions, type TimestampStyle } from './xml.js';
 export { loadModel, loadPaginators, type ModelService, type ServiceModel, type Paginator } from './model.js';
 export { EC2_ERRORS, ec2Error, ec2ErrorStatus, fillTemplate, type Ec2ErrorCode, type Ec2ErrorDef } from './ec2-errors.js';

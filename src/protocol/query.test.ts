@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AwsError } from '../shared/index.js';
-import { parseQueryRequest, serializeQueryError, serializeQueryResponse, hasOperation, unsupportedOperation, escapeXml, writeShapeXml } from './index.js';
+import { parseQueryRequest, serializeQueryError, serializeQueryResponse, hasOperation, unsupportedOperation, modelledError, escapeXml, writeShapeXml } from './index.js';
 
 function parse(service: 'ec2' | 'iam' | 'sts', qs: string) {
   return parseQueryRequest(service, new URLSearchParams(qs));
@@ -143,4 +143,19 @@ test('writeShapeXml: S3 flattened lists, attributes, namespaces, skips header me
   const cyc: Record<string, unknown> = { Name: 'x' };
   cyc.Self = cyc;
   assert.ok(writeShapeXml('ec2', 'Tag', cyc).length > 0);
+});
+
+test('modelledError: status and fault from the model, by code or exception shape name', () => {
+  const a = modelledError('iam', 'NoSuchEntity', 'x');
+  assert.deepEqual([a.code, a.status, a.fault], ['NoSuchEntity', 404, 'Sender']);
+  const b = modelledError('iam', 'NoSuchEntityException', 'x');
+  assert.deepEqual([b.code, b.status], ['NoSuchEntity', 404]);
+  const c = modelledError('iam', 'ServiceFailure', 'x');
+  assert.deepEqual([c.code, c.status, c.fault], ['ServiceFailure', 500, 'Receiver']);
+  const d = modelledError('sts', 'ExpiredTokenException', 'x');
+  assert.equal(d.code, 'ExpiredTokenException');
+  const e = modelledError('iam', 'SomethingElse', 'x');
+  assert.deepEqual([e.code, e.status], ['SomethingElse', 400]);
+  const s3 = modelledError('s3', 'NoSuchKey', 'x');
+  assert.deepEqual([s3.code, s3.status], ['NoSuchKey', 404]);
 });

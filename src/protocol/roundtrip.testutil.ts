@@ -12,7 +12,7 @@ import * as IAM from '@aws-sdk/client-iam';
 import * as STS from '@aws-sdk/client-sts';
 import { AwsError } from '../shared/index.js';
 import { loadModel } from './model.js';
-import { parseQueryRequest, serializeQueryError, serializeQueryResponse, unsupportedOperation, EC2_ERRORS, ec2Error, type QueryService, type WireResponse } from './index.js';
+import { parseQueryRequest, serializeQueryError, serializeQueryResponse, unsupportedOperation, modelledError, EC2_ERRORS, ec2Error, type QueryService, type WireResponse } from './index.js';
 import { SampleGenerator, normalize } from './samples.testutil.js';
 
 type AnyClient = { send(cmd: unknown): Promise<Record<string, unknown>> };
@@ -150,12 +150,8 @@ export function errorCases(service: QueryService, op: string): [AwsError, string
     cases.push([unsupportedOperation(service, op), 'NotImplemented']);
   }
   if (service !== 'ec2') {
-    for (const e of model.operation(op)?.errors ?? []) {
-      const s = model.shape(e.shape);
-      const code = s.error?.code ?? e.shape;
-      const status = s.error?.httpStatusCode ?? 400;
-      cases.push([new AwsError(code, `modelled ${code} & <x>`, { status, ...(s.error?.senderFault ? { fault: 'Sender' as const } : {}) }), e.shape]);
-    }
+    // by exception shape name through modelledError (status and fault from the model)
+    for (const e of model.operation(op)?.errors ?? []) cases.push([modelledError(service, e.shape, `modelled ${e.shape} & <x>`), e.shape]);
     cases.push([new AwsError('ValidationError', "1 validation error detected: Value null at 'x' failed to satisfy constraint: Member must not be null"), 'ValidationError']);
   }
   return cases;
