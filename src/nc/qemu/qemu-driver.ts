@@ -59,6 +59,7 @@ export class QemuDriver implements HypervisorDriver {
   private readonly events = new VmEvents();
   private readonly runner: ProcessRunner;
   private closed = false;
+  private tmpSeq = 0;
 
   constructor(private readonly opts: QemuDriverOptions) {
     this.runner = opts.runner ?? osProcessRunner;
@@ -93,8 +94,9 @@ export class QemuDriver implements HypervisorDriver {
     const rec = this.recs.get(id);
     if (!rec) return;
     const p = this.paths(id).state;
-    await fs.writeFile(p + '.tmp', JSON.stringify(rec));
-    await fs.rename(p + '.tmp', p);
+    const tmp = `${p}.${++this.tmpSeq}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(rec));
+    await fs.rename(tmp, p);
   }
 
   private info(id: string, rec: VmRecord): VmInfo {

@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { AwsError, silentLogger } from '../shared/index.js';
+import { ncClient, type RunInstanceRequest } from '../rpc/index.js';
+import { FakeDriver, FakeHost } from './fake/index.js';
+import { startNodeController } from './service.js';
+
+function req(n: number, over: Partial<RunInstanceRequest> = {}, kernel = '/bin/sh'): RunInstanceRequest {
+  return {
+    instanceId: `i-${n.toString(16).padStart(17, '0')}`, reservationId: 'r-00000000000000001', ownerId: '123456789012',
+    instanceType: { name: 'm1.small', cores: 1, memoryMiB: 256, diskGiB: 0 },
+    boot: { imageId: 'emi-00000001', kernel: { id: 'eki-00000001', path: kernel } },
+    metadata: { availabilityZone: 'zone-1', userData: Buffer.from('#!/bin/sh\necho hi\n').toString('base64') },
+    ...over,
+  };
+}
+
+async function until<T>(fn: () => Promise<T | undefined>, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timeout');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('NC over HTTP with the fake driver: lifecycle, capacity, failures, restart', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'euca-nc-'));
+  const host = new FakeHost();
+  const start = () => startNodeController({ dataDir, port: 0, driver: new FakeDriver({ host }), network: false, resources: { cores: 2, memoryMiB: 1024, diskGiB: 10 }, logger: silentLogger(), secret: 'k' });
+  let nc = await start();
+  try {
+    let c = ncClient(nc.url, { secret: 'k' });
+    const running = async (id: string) => {
+      const r = await c.describeInstances({ instanceIds: [id] });
+      return r.instances[0]?.state === 'running' ? r.instances[0] : undefined;
+    };
+    const r1 = await c.runInstance(req(1));
+    assert.equal(r1.instance.state, 'pending');
+    const i1 = await until(() => running(r1.instance.instanceId));
+    assert.equal(i1.privateIp, '10.77.0.10');
+    assert.equal(i1.mac, 'd0:0d:0a:4d:00:0a');
+    assert.equal(i1.bootCount, 1);
+    // idempotent retry
+    assert.equal((await c.runInstance(req(1))).instance.privateIp, '10.77.0.10');
+    const r2 = await c.runInstance(req(2));
+    assert.equal(r2.instance.privateIp, '10.77.0.11');
+    await until(() => running(r2.instance.instanceId));
+    let res = await c.describeResource({});
+    assert.equal(res.coresAvailable, 0);
+    assert.equal(res.memoryMiBAvailable, 512);
+    await assert.rejects(c.runInstance(req(3)), (e: unknown) => e instanceof AwsError && e.code === 'InsufficientInstanceCapacity');
+    assert.deepEqual((await c.describeInstances({ instanceIds: [req(3).instanceId] })).instances, []);
+
+    // console, reboot, stop/start
+    const con = Buffer.from((await c.getConsoleOutput({ instanceId: i1.instanceId })).output, 'base64').toString();
+    assert.match(con, /boot 1/);
+    assert.equal((await c.rebootInstance({ instanceId: i1.instanceId })).instance.bootCount, 2);
+    const st = await c.stopInstance({ instanceId: i1.instanceId });
+    assert.equal(st.instance.state, 'stopped');
+    assert.equal(st.instance.stateReason?.code, 'Client.UserInitiatedShutdown');
+    await assert.rejects(c.rebootInstance({ instanceId: i1.instanceId }), (e: unknown) => e instanceof AwsError && e.code === 'IncorrectInstanceState');
+    res = await c.describeResource({});
+    assert.equal(res.coresAvailable, 1, 'a stopped instance frees its cores');
+    assert.equal((await c.startInstance({ instanceId: i1.instanceId })).instance.state, 'running');
+    await assert.rejects(c.startInstance({ instanceId: i1.instanceId }), (e: unknown) => e instanceof AwsError && e.code === 'IncorrectInstanceState');
+    await assert.rejects(c.rebootInstance({ instanceId: 'i-00000000000000abc' }), (e: unknown) => e instanceof AwsError && e.code === 'InvalidInstanceID.NotFound');
+
+    // crash → stopped with a reason
+    host.crash(r2.instance.instanceId);
+    const crashed = await until(async () => (await c.describeInstances({ instanceIds: [r2.instance.instanceId] })).instances.find((i) => i.state === 'stopped'));
+    assert.equal(crashed.stateReason?.code, 'Server.InternalError');
+
+    // restart: the running instance is still running, the stopped one stopped
+    await nc.close();
+    nc = await start();
+    c = ncClient(nc.url, { secret: 'k' });
+    const after = (await c.describeInstances({})).instances;
+    assert.equal(after.find((i) => i.instanceId === i1.instanceId)?.state, 'running');
+    assert.equal(after.find((i) => i.instanceId === r2.instance.instanceId)?.state, 'stopped');
+
+    // terminate: idempotent, terminated stays visible, VM gone
+    const t = await c.terminateInstance({ instanceId: i1.instanceId });
+    assert.equal(t.instance.state, 'terminated');
+    assert.equal(host.vms.has(i1.instanceId), false);
+    assert.equal((await c.terminateInstance({ instanceId: i1.instanceId })).instance.state, 'terminated');
+    assert.equal((await c.terminateInstance({ instanceId: 'i-00000000000000abc' })).instance.state, 'terminated');
+    assert.equal((await c.describeInstances({ instanceIds: [i1.instanceId] })).instances[0]?.state, 'terminated');
+
+    // a launch that cannot succeed ends terminated with a reason, nothing left
+    const bad = await c.runInstance(req(5, {}, '/nonexistent/vmlinuz'));
+    const term = await until(async () => (await c.describeInstances({ instanceIds: [bad.instance.instanceId] })).instances.find((i) => i.state === 'terminated'));
+    assert.equal(term.stateReason?.code, 'Server.InternalError');
+    assert.match(term.stateReason!.message, /does not exist/);
+    assert.equal(host.vms.has(bad.instance.instanceId), false);
+
+    // bad input → InvalidParameterValue, not a crash
+    await assert.rejects(c.runInstance(req(6, { net: { privateIp: '192.168.1.5' } })), (e: unknown) => e instanceof AwsError && e.code === 'InvalidParameterValue');
+    const raw = await fetch(`${nc.url}/nc/v1/RunInstance`, { method: 'POST', body: '{' });
+    assert.equal(raw.status, 401);
+  } finally {
+    await nc.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('image cache: local path checked, sha256 verified', async () => {
+  const { ImageCache } = await import('./image-cache.js');
+  const dir = mkdtempSync(join(tmpdir(), 'euca-cache-'));
+  try {
+    const f = join(dir, 'k');
+    writeFileSync(f, 'kernel');
+    const cache = new ImageCache(join(dir, 'c'));
+    assert.equal((await cache.get({ id: 'eki-00000001', path: f }, false)).path, f);
+    const sha = 'a3ad3a8ad6e0c5e8e8b0b2bbd0d4cda7f7f2ee14f2fb24e70d2a4f6e7b40c5b0';
+    await assert.rejects(cache.get({ id: 'eki-00000002', path: f, sha256: sha }, false), /checksum mismatch/);
+    assert.equal((await cache.get({ id: 'emi-00000003', path: f }, true)).format, 'raw');
+    await assert.rejects(cache.get({ id: 'emi-00000004', path: f, format: 'qcow2' }, true), /declared qcow2 but is raw/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
