@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { openDatabase, migrate, type Database } from '../db/index.js';
 import { createLogger, type CloudConfig, type Logger } from '../shared/index.js';
-import { IamStore, PropertyStore, type AccessKey, type Account } from '../clc/index.js';
-import { createGateway, baseAuthorizer, type Authorizer, type HandlerTable } from '../api/gateway/index.js';
-import { createIamUserHandlers, createIamAccountHandlers } from '../api/iam/index.js';
-import { createStsHandlers } from '../api/sts/index.js';
+import { IamStore, PropertyStore, IamDirectory, IamAuthorizer, StsStore, CombinedCredentialStore, type AccessKey, type Account } from '../clc/index.js';
+import { createGateway, type Authorizer, type HandlerTable } from '../api/gateway/index.js';
+import { createIamUserHandlers, createIamAccountHandlers, createIamDirectoryHandlers, policyAuthorizer } from '../api/iam/index.js';
+import { createStsHandlers, createStsSessionHandlers } from '../api/sts/index.js';
 import { createRegionHandlers } from '../api/ec2/regions.js';
 import { allMigrations } from './migrations.js';
 import { ensureCloudKeys } from './keys.js';
@@ -44,6 +44,11 @@ export interface RunningCloud {
   config: CloudConfig;
   database: Database;
   iam: IamStore;
+  /** Groups, policies, roles … (IAM beyond users and keys). */
+  directory: IamDirectory;
+  /** The policy engine's enforcement and quotas. */
+  authz: IamAuthorizer;
+  sts: StsStore;
   properties: PropertyStore;
   endpoints: { clc: string; cc: Record<string, string> };
   ports: { clc: number };
@@ -78,16 +83,23 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
       ...createRegionHandlers({ region: cfg.region, zones: cfg.zones, endpoint: endpointHost }),
       ...compute.handlers,
     };
+    const directory = new IamDirectory(database.db);
+    const authz = new IamAuthorizer(directory, iam);
+    const sts = new StsStore(database.db, iam, directory);
     const gateway = createGateway({
-      region: cfg.region, credentials: iam, authorizer: opts.authorizer ?? baseAuthorizer, log,
-      handlers: { ec2, iam: { ...createIamUserHandlers({ iam }), ...createIamAccountHandlers({ iam }) }, sts: createStsHandlers() },
+      region: cfg.region, credentials: new CombinedCredentialStore(iam, sts), authorizer: opts.authorizer ?? policyAuthorizer(authz), log,
+      handlers: {
+        ec2,
+        iam: { ...createIamUserHandlers({ iam }), ...createIamAccountHandlers({ iam }), ...createIamDirectoryHandlers({ iam, directory, authorizer: authz }) },
+        sts: { ...createStsHandlers(), ...createStsSessionHandlers({ sts, directory, authorizer: authz }) },
+      },
     });
     const clc = await gateway.listen(opts.ephemeralPorts ? 0 : cfg.ports.clc, cfg.host);
     servers.push(clc.server);
     const ports = { clc: clc.port };
     log.info({ ports }, 'cloud started');
     return {
-      config: cfg, database, iam, properties, log, ports, compute,
+      config: cfg, database, iam, directory, authz, sts, properties, log, ports, compute,
       endpoints: { clc: `http://${cfg.host}:${clc.port}`, cc: Object.fromEntries([...compute.clusters].map(([z, c]) => [z, c.server.url])) },
       async stop() {
         await compute!.stop();

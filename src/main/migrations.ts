@@ -4,10 +4,11 @@
  */
 import type { NamedMigration } from '../db/index.js';
 import { computeMigrations } from '../clc/compute/index.js';
-import { iamMigrations, propertiesMigrations } from '../clc/index.js';
+import { iamMigrations, iamPolicyMigrations, propertiesMigrations } from '../clc/index.js';
 
 export const allMigrations: NamedMigration[] = [
   ...iamMigrations,
+  ...iamPolicyMigrations,
   ...propertiesMigrations,
   ...computeMigrations,
 ];

@@ -1,6 +1,8 @@
 /**
  * @module api/iam
- * IAM (Euare) handlers.
+ * IAM (Euare) handlers, and the policy-engine Authorizer the gateway uses for every service.
  */
 export * from './users.js';
 export * from './accounts.js';
+export * from './directory.js';
+export * from './enforce.js';

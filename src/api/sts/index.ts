@@ -3,6 +3,7 @@
  * STS (Tokens) handlers.
  */
 import type { HandlerTable } from '../gateway/index.js';
+export * from './sessions.js';
 
 export function createStsHandlers(): HandlerTable {
   return {
