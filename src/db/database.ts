@@ -25,6 +25,8 @@ export type DbKind = 'sqlite' | 'postgres';
 export interface Database<T = any> {
   readonly kind: DbKind;
   readonly db: Kysely<T>;
+  /** PostgreSQL: the schema the cloud's tables live in (search_path), when not the default. */
+  readonly schema?: string;
   close(): Promise<void>;
 }
 
@@ -64,7 +66,7 @@ export async function openDatabase<T = any>(cfg: DbConfig): Promise<Database<T>>
     });
   }
   const db = new Kysely<T>({ dialect: new PostgresDialect({ pool }) });
-  return { kind: 'postgres', db, close: () => db.destroy() };
+  return { kind: 'postgres', db, ...(schema ? { schema } : {}), close: () => db.destroy() };
 }
 
 /** Runs every migration not yet applied, in name order. Throws on the first failure. */
@@ -75,7 +77,11 @@ export async function migrate(database: Database, migrations: NamedMigration[]):
     byName[m.name] = m;
   }
   const provider: MigrationProvider = { getMigrations: () => Promise.resolve(byName) };
-  const migrator = new Migrator({ db: database.db, provider, allowUnorderedMigrations: true });
+  // With several schemas in one PostgreSQL database, Kysely must look for its own bookkeeping tables in ours only.
+  const migrator = new Migrator({
+    db: database.db, provider, allowUnorderedMigrations: true,
+    ...(database.schema ? { migrationTableSchema: database.schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -41,6 +41,7 @@ export async function openTestDatabase<T = any>(migrations: NamedMigration[]): P
   return {
     kind: database.kind,
     db: database.db,
+    ...(database.schema ? { schema: database.schema } : {}),
     close: async () => {
       await database.close();
       await cleanup();
