@@ -11,8 +11,10 @@ const REDACT = [
   'req.headers.authorization', '*.secret', '*.secretAccessKey', '*.SecretAccessKey', '*.password', '*.sessionToken',
 ];
 
-export function createLogger(name: string, level = process.env.EUCA_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name, level, redact: { paths: REDACT, censor: '[redacted]' } });
+/** A logger with the cloud's redaction rules, to stdout or to `destination`. */
+export function createLogger(name: string, level = process.env.EUCA_LOG_LEVEL ?? 'info', destination?: NodeJS.WritableStream): Logger {
+  const opts = { name, level, redact: { paths: REDACT, censor: '[redacted]' } };
+  return destination ? pino(opts, destination) : pino(opts);
 }
 
 /** A logger that writes nothing, for tests. */

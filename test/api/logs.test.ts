@@ -1,0 +1,35 @@
+/**
+ * Structured logs carry request ids, and secrets never appear in them: not the secret keys created, not the secrets
+ * used to sign (even on a failed signature), at any log level.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { IAMClient, CreateAccessKeyCommand, CreateUserCommand } from '@aws-sdk/client-iam';
+import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { startTestCloud } from '../../src/main/testing.js';
+import { createLogger } from '../../src/shared/index.js';
+
+test('logs at trace level hold request ids and no secret', async () => {
+  const lines: string[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString('utf8')); cb(); } });
+  const log = createLogger('test', 'trace', sink);
+  const cloud = await startTestCloud({ log });
+  try {
+    const iam = new IAMClient(cloud.clientConfig('iam'));
+    await iam.send(new CreateUserCommand({ UserName: 'logcheck' }));
+    const k = await iam.send(new CreateAccessKeyCommand({ UserName: 'logcheck' }));
+    const secret = k.AccessKey!.SecretAccessKey!;
+    await new STSClient(cloud.clientConfig('sts', { accessKeyId: k.AccessKey!.AccessKeyId!, secretAccessKey: secret })).send(new GetCallerIdentityCommand({}));
+    const wrong = 'W'.repeat(40);
+    await assert.rejects(new STSClient(cloud.clientConfig('sts', { accessKeyId: k.AccessKey!.AccessKeyId!, secretAccessKey: wrong })).send(new GetCallerIdentityCommand({})));
+    const all = lines.join('');
+    assert.ok(lines.length >= 4, 'one line per request at least');
+    const reqLines = lines.map((l) => JSON.parse(l) as { msg?: string; requestId?: string; op?: string }).filter((l) => l.msg === 'request');
+    assert.ok(reqLines.length >= 4 && reqLines.every((l) => typeof l.requestId === 'string' && l.requestId.length > 0));
+    assert.ok(reqLines.some((l) => l.op === 'CreateAccessKey'));
+    for (const s of [secret, cloud.admin.secretAccessKey, wrong]) assert.ok(!all.includes(s), 'a secret appeared in the logs');
+  } finally {
+    await cloud.stop();
+  }
+});
