@@ -3,7 +3,7 @@
 Used by src/auth/sigv4/crosssign.test.ts. Input (stdin, JSON): {"endpoint": "http://127.0.0.1:8773",
 "access_key": ..., "secret_key": ..., "token": optional, "cases": [{"name", "service", "op", "params",
 "signature_version": optional, "presign": optional expires seconds, "addressing_style": optional}]}.
-Cases may set "stream": true to pass Body as a file object, and "endpoint" to override it.
+Cases may set "post": <expires> for generate_presigned_post (output: {"name", "url", "fields"}), "stream": true to pass Body as a file object, and "endpoint" to override it.
 Output: [{"name", "method", "path", "query", "headers": {lower-name: [values]}, "body_b64"}].
 Nothing is sent: a before-send hook captures the prepared request and aborts.
 """
@@ -60,6 +60,13 @@ def main():
             case["service"], region_name=case.get("region", "us-east-1"), endpoint_url=case.get("endpoint", spec["endpoint"]),
             aws_access_key_id=spec["access_key"], aws_secret_access_key=spec["secret_key"],
             aws_session_token=spec.get("token"), config=Config(**cfg))
+        if case.get("post"):
+            post = client.generate_presigned_post(Bucket=case["params"]["Bucket"], Key=case["params"]["Key"],
+                                                  Fields=case["params"].get("Fields"),
+                                                  Conditions=case["params"].get("Conditions"),
+                                                  ExpiresIn=case["post"])
+            out.append({"name": case["name"], "url": post["url"], "fields": post["fields"]})
+            continue
         if case.get("presign"):
             url = client.generate_presigned_url(case["op"], Params=case.get("params", {}), ExpiresIn=case["presign"],
                                                 HttpMethod=case.get("http_method"))

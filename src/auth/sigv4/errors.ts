@@ -25,7 +25,9 @@ export type AuthErrorKind =
   /** aws-chunked body shorter than announced, or cut inside a chunk. */
   | 'IncompleteBody'
   /** A flexible checksum (x-amz-checksum-*) that does not match the payload. */
-  | 'BadDigest';
+  | 'BadDigest'
+  /** A browser POST upload whose policy document is expired or not satisfied by the form. */
+  | 'PolicyViolation';
 
 export interface AuthErrorDetails {
   /** Which scheme failed: header or query (presigned) SigV4, SigV2 … */
@@ -194,6 +196,11 @@ function s3Error(e: AuthError): AwsError {
     case 'Incomplete':
     case 'Malformed':
       if (d.method === 'aws-chunked') return new AwsError('InvalidRequest', e.message, { status: 400 });
+      if (d.method === 'sigv4-post' || d.method === 'sigv2-post' || (d.method === 'anonymous' && e.kind === 'Malformed')) {
+        return e.kind === 'Malformed'
+          ? new AwsError('InvalidPolicyDocument', e.message, { status: 400 })
+          : new AwsError('InvalidArgument', e.message, { status: 400 });
+      }
       if (d.method === 'sigv2-s3-header' || d.method === 'sigv2-s3-query') {
         if (e.kind === 'Incomplete') return new AwsError('AccessDenied', e.message, { status: 403 });
       }
@@ -287,5 +294,7 @@ function s3Error(e: AuthError): AwsError {
       return new AwsError('BadDigest', `The ${d.algorithm ?? 'checksum'} you specified did not match the calculated checksum.`, {
         status: 400,
       });
+    case 'PolicyViolation':
+      return new AwsError('AccessDenied', e.message, { status: 403 });
   }
 }

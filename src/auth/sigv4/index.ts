@@ -27,3 +27,5 @@ export { createChunkedDecoder, createSha256Verifier } from './chunked.js';
 export type { ChunkedDecoder } from './chunked.js';
 export { createChecksum, checksumAlgorithmOfHeader } from './checksums.js';
 export type { Checksum, ChecksumAlgorithm } from './checksums.js';
+export { authenticatePost, checkPostPolicy, parsePostPolicy } from './post.js';
+export type { PostAuthResult, PostPolicy, PostPolicyCondition } from './post.js';

@@ -94,6 +94,7 @@ export interface BotoCase {
   checksum?: string;
   endpoint?: string;
   stream?: boolean;
+  post?: number;
 }
 
 export function botocoreSign(cases: BotoCase[], token?: string, python = PY_NEW): Map<string, SignedRequest> {
@@ -121,3 +122,13 @@ export async function decode(result: AuthResult, headers: Record<string, string[
   return { out: Buffer.concat(chunks), trailers: d.trailers(), checksum: d.checksum() };
 }
 
+
+/** botocore's generate_presigned_post: the form fields it tells a browser to send. */
+export function botocorePost(cases: BotoCase[], token?: string, python = PY_NEW): Map<string, { url: string; fields: Record<string, string> }> {
+  const out = execFileSync(python, [HELPER], {
+    input: JSON.stringify({ endpoint: ENDPOINT, access_key: CROSS_AK, secret_key: CROSS_SK, token, cases }),
+    encoding: 'utf8',
+  });
+  const list = JSON.parse(out) as { name: string; url: string; fields: Record<string, string> }[];
+  return new Map(list.map((r) => [r.name, { url: r.url, fields: r.fields }]));
+}
