@@ -187,7 +187,11 @@ export class ClusterController {
     for (const node of this.nodes.values()) {
       if (!this.healthy(node)) continue;
       for (const r of node.reports) {
-        if (r.state === 'terminated' && !reportedActive.has(r.instanceId) && !this.reservations.has(r.instanceId)) {
+        if (r.state === 'terminated' && !reportedActive.has(r.instanceId)) {
+          // Ended on its node (terminated, or a launch that failed before it was ever seen running).
+          const res = this.reservations.get(r.instanceId);
+          if (res && res.nodeId !== node.nodeId) continue;
+          this.reservations.delete(r.instanceId);
           this.forget(r.instanceId);
         }
       }

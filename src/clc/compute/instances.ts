@@ -667,16 +667,19 @@ export class InstanceStore {
         }
         const r = rep.report;
         let ev: InstanceEvent | undefined;
-        let reason: StateReason | undefined = r.stateReason;
+        // EC2 writes state reason messages as "<Code>: <why>".
+        let reason: StateReason | undefined = r.stateReason
+          ? { code: r.stateReason.code, message: r.stateReason.message.startsWith(`${r.stateReason.code}:`) ? r.stateReason.message : `${r.stateReason.code}: ${r.stateReason.message}` }
+          : undefined;
         if (r.state === 'running' && state === 'pending') ev = 'booted';
         else if (r.state === 'terminated') {
           if (state === 'pending') {
             ev = 'launch-failed';
-            reason = r.stateReason ?? REASONS.launchFailed('the node could not start the instance');
+            reason = reason ?? REASONS.launchFailed('the node could not start the instance');
           } else if (state === 'shutting-down') ev = 'torn-down';
           else {
             ev = 'expired';
-            reason = r.stateReason ?? REASONS.launchFailed('the instance disappeared from its node');
+            reason = reason ?? REASONS.launchFailed('the instance disappeared from its node');
           }
           if (ev === 'expired' && state === 'stopping') ev = undefined;
         } else if (r.state === 'stopped') {
