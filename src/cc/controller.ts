@@ -459,8 +459,23 @@ export class ClusterController {
     return this.relay(ids, (c, id) => c.startInstance({ instanceId: id }));
   }
 
+  private lastPoll = 0;
+  private polling: Promise<void> | undefined;
+
+  /** Polls unless a poll finished less than `maxAgeMs` ago (concurrent callers share one poll). */
+  async freshPoll(maxAgeMs = 1000): Promise<void> {
+    if (this.now() - this.lastPoll < maxAgeMs) return;
+    if (!this.polling) {
+      this.polling = this.poll().finally(() => {
+        this.lastPoll = this.now();
+        this.polling = undefined;
+      });
+    }
+    await this.polling;
+  }
+
   async describeInstances(instanceIds?: string[]) {
-    await this.poll();
+    await this.freshPoll();
     const want = instanceIds ? new Set(instanceIds) : undefined;
     const instances: Array<{ nodeId: string; report: InstanceReport }> = [];
     const unreachable: string[] = [];

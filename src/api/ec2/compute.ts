@@ -226,14 +226,23 @@ export function computeHandlers(svc: ComputeService): HandlerTable {
   const inst = svc.instances;
 
   const describeInstancesRaw = async (ctx: Ctx, ids: string[] | undefined, filters: T.Filter[] | undefined, max: number | undefined, token: string | undefined) => {
-    if (ids?.length) await inst.require(acct(ctx), ids);
     const where: Partial<Record<(typeof PUSHDOWN)[string], string[]>> = {};
     let states: string[] | undefined;
     let idFilter: string[] | undefined = ids?.length ? ids : undefined;
     const rest: T.Filter[] = [];
+    const tagConds: Array<{ key: string; values?: string[] }> = [];
     for (const f of filters ?? []) {
       const values = f.Values ?? [];
-      const col = PUSHDOWN[f.Name ?? ''];
+      const name = f.Name ?? '';
+      if (!values.some(hasWildcard) && name.startsWith('tag:')) {
+        tagConds.push({ key: name.slice(4), values });
+        continue;
+      }
+      if (!values.some(hasWildcard) && name === 'tag-key' && values.length === 1) {
+        tagConds.push({ key: values[0]! });
+        continue;
+      }
+      const col = PUSHDOWN[name];
       if (values.some(hasWildcard) || (!col && f.Name !== 'instance-state-name' && f.Name !== 'instance-id')) {
         rest.push(f);
         continue;
@@ -245,15 +254,24 @@ export function computeHandlers(svc: ComputeService): HandlerTable {
     // Validate every filter name (including pushed-down ones) before answering.
     applyFilters([] as Instance[], filters, INSTANCE_FILTERS, () => []);
     const needTags = rest.some((f) => f.Name?.startsWith('tag'));
-    const base = { ...(idFilter ? { ids: idFilter } : {}), ...(states ? { states } : {}), where };
+    const base = { ...(idFilter ? { ids: idFilter } : {}), ...(states ? { states } : {}), where, ...(tagConds.length ? { tags: tagConds } : {}) };
+    const checkIds = (rows: Instance[]) => {
+      // Named instances that do not exist fail the call (not just filter to nothing).
+      const missing = (ids ?? []).filter((id) => !rows.some((r) => r.instanceId === id));
+      if (missing.length === 0) return Promise.resolve();
+      return inst.require(acct(ctx), missing).then(() => undefined);
+    };
     if (rest.length === 0) {
       // Everything in SQL: page there too.
       const after = decodeToken(token);
       const rows = await inst.list(acct(ctx), { ...base, ...(after ? { afterId: after } : {}), ...(max ? { limit: max + 1 } : {}) });
+      if (ids?.length && Object.keys(where).length === 0 && !states && !tagConds.length && !filters?.length) await checkIds(rows);
+      else if (ids?.length) await inst.require(acct(ctx), ids);
       const page = max ? rows.slice(0, max) : rows;
       const tags = await svc.tags.forResources(acct(ctx), page.map((r) => r.instanceId));
       return { page, tags, ...(max && rows.length > max ? { nextToken: encodeToken(page[page.length - 1]!.instanceId) } : {}) };
     }
+    if (ids?.length) await inst.require(acct(ctx), ids);
     const rows = await inst.list(acct(ctx), base);
     const allTags = needTags ? await svc.tags.forResources(acct(ctx), rows.map((r) => r.instanceId)) : new Map<string, Tag[]>();
     const filtered = applyFilters(rows, rest, INSTANCE_FILTERS, (i) => (allTags.get(i.instanceId) ?? []).map((t) => ({ Key: t.key, Value: t.value })));

@@ -104,12 +104,19 @@ interface LaunchSpec {
 
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
+/** Every column but launch_spec (only launching needs it). */
+const LIST_COLUMNS = [
+  'instance_id', 'account_id', 'reservation_id', 'requester_id', 'image_id', 'kernel_id', 'ramdisk_id', 'instance_type', 'state',
+  'state_reason_code', 'state_reason_message', 'state_transition_reason', 'key_name', 'zone', 'node_id', 'private_ip', 'mac',
+  'public_ip', 'launch_index', 'user_data', 'client_token', 'launch_time', 'state_changed_at', 'terminated_at', 'launch_status',
+  'reported_state', 'reported_at', 'attributes', 'root_device_name', 'virtualization_type',
+] as const;
+
 function dnsName(ip: string | null | undefined, suffix: string): string {
   return ip ? `euca-${ip.replace(/\./g, '-')}${suffix.startsWith('.') ? suffix : `.${suffix}`}` : '';
 }
 
-export function toInstance(r: InstancesTable, dnsSuffix = '.eucalyptus.internal'): Instance {
-  const spec = JSON.parse(r.launch_spec) as Partial<LaunchSpec>;
+export function toInstance(r: Omit<InstancesTable, 'launch_spec'>, dnsSuffix = '.eucalyptus.internal'): Instance {
   const state = r.state as InstanceStateName;
   return {
     instanceId: r.instance_id,
@@ -140,8 +147,8 @@ export function toInstance(r: InstancesTable, dnsSuffix = '.eucalyptus.internal'
     ...(r.reported_state ? { reportedState: r.reported_state } : {}),
     ...(r.reported_at ? { reportedAt: new Date(Number(r.reported_at)) } : {}),
     rootDeviceType: 'instance-store',
-    rootDeviceName: spec.rootDeviceName ?? '/dev/sda1',
-    virtualizationType: spec.virtualizationType ?? 'hvm',
+    rootDeviceName: r.root_device_name,
+    virtualizationType: r.virtualization_type,
     attributes: JSON.parse(r.attributes) as InstanceAttributes,
   };
 }
@@ -187,8 +194,24 @@ export class InstanceStore {
     return c;
   }
 
+  private settingCache = new Map<string, { at: number; value: Promise<string> }>();
+
+  /** A property, cached for a second (read on every Describe). */
+  private setting(name: string, fallback: string): Promise<string> {
+    const hit = this.settingCache.get(name);
+    const t = this.now();
+    if (hit && t - hit.at < 1000) return hit.value;
+    const value = this.d.settings.get(name).catch(() => fallback);
+    this.settingCache.set(name, { at: t, value });
+    return value;
+  }
+
   private async dnsSuffix(): Promise<string> {
-    return this.d.settings.get('cloud.vmstate.instance_subdomain').catch(() => '.eucalyptus.internal');
+    return this.setting('cloud.vmstate.instance_subdomain', '.eucalyptus.internal');
+  }
+
+  private async terminatedKeepMs(): Promise<number> {
+    return Number(await this.setting('cloud.vmstate.terminated_time', '60')) * 60_000;
   }
 
   // ------------------------------------------------------------------ RunInstances
@@ -201,7 +224,7 @@ export class InstanceStore {
     if (!Number.isInteger(maxCount) || maxCount < 1) throw ec2Errors.param(`Value (${maxCount}) for parameter maxCount is invalid. Expected a positive integer.`);
     if (minCount > maxCount) throw ec2Errors.param(`Value (${minCount}) for parameter minCount is invalid. minCount must be less than or equal to maxCount (${maxCount}).`);
     if (maxCount > 10_000) throw ec2Errors.param(`Value (${maxCount}) for parameter maxCount is invalid.`);
-    const typeName = input.instanceType ?? (await this.d.settings.get('cloud.vmtypes.default_type_name').catch(() => 'm1.small'));
+    const typeName = input.instanceType ?? (await this.setting('cloud.vmtypes.default_type_name', 'm1.small'));
     const type = findInstanceType(typeName);
     if (!type) throw ec2Errors.instanceType(typeName);
     const zone = input.zone || this.zoneNames[0];
@@ -211,7 +234,7 @@ export class InstanceStore {
     }
     if (input.userData !== undefined) {
       if (!/^[A-Za-z0-9+/=\s]*$/.test(input.userData)) throw ec2Errors.param('User data must be base64 encoded');
-      const maxKb = await this.d.settings.getInt('cloud.vmstate.user_data_max_size_kb').catch(() => 16);
+      const maxKb = Number(await this.setting('cloud.vmstate.user_data_max_size_kb', '16'));
       if (b64Length(input.userData) > maxKb * 1024) throw ec2Errors.param(`User data is limited to ${maxKb * 1024} bytes`);
     }
     if (input.clientToken !== undefined && (input.clientToken.length === 0 || input.clientToken.length > 64)) {
@@ -314,6 +337,8 @@ export class InstanceStore {
           reported_state: null,
           reported_at: null,
           launch_spec: JSON.stringify(spec),
+          root_device_name: image.rootDeviceName,
+          virtualization_type: image.virtualizationType,
           attributes: JSON.stringify({
             ...(input.disableApiTermination ? { disableApiTermination: true } : {}),
             ...(input.instanceInitiatedShutdownBehavior ? { instanceInitiatedShutdownBehavior: input.instanceInitiatedShutdownBehavior } : {}),
@@ -345,7 +370,9 @@ export class InstanceStore {
     } finally {
       for (const p of placements) this.inFlight.delete(p.instanceId);
     }
-    return (await this.reservation(accountId, reservationId))!;
+    const suffix = await this.dnsSuffix();
+    const now = await this.db.selectFrom('instances').select(LIST_COLUMNS).where('reservation_id', '=', reservationId).orderBy('launch_index').execute();
+    return { reservationId, ownerId: accountId, requesterId, instances: now.map((x) => toInstance(x, suffix)) };
   }
 
   /** Sends recorded instances to their nodes through the CC; failures end `terminated` with the reason. */
@@ -401,7 +428,7 @@ export class InstanceStore {
     const r = await this.db.selectFrom('reservations').selectAll().where('account_id', '=', accountId).where('reservation_id', '=', reservationId).executeTakeFirst();
     if (!r) return undefined;
     const suffix = await this.dnsSuffix();
-    const rows = await this.db.selectFrom('instances').selectAll().where('reservation_id', '=', reservationId).orderBy('launch_index').execute();
+    const rows = await this.db.selectFrom('instances').select(LIST_COLUMNS).where('reservation_id', '=', reservationId).orderBy('launch_index').execute();
     return { reservationId, ownerId: r.account_id, requesterId: r.requester_id, instances: rows.map((x) => toInstance(x, suffix)) };
   }
 
@@ -441,11 +468,18 @@ export class InstanceStore {
   /** Instances of the account that are still visible (terminated ones for cloud.vmstate.terminated_time). */
   async list(
     accountId: string,
-    opts: { ids?: string[]; states?: string[]; afterId?: string; limit?: number; where?: Partial<Record<'instance_type' | 'image_id' | 'zone' | 'reservation_id' | 'key_name' | 'private_ip', string[]>> } = {},
+    opts: {
+      ids?: string[];
+      states?: string[];
+      afterId?: string;
+      limit?: number;
+      where?: Partial<Record<'instance_type' | 'image_id' | 'zone' | 'reservation_id' | 'key_name' | 'private_ip', string[]>>;
+      /** Tag conditions answered by the database: a key with one of the values, or just the key. */
+      tags?: Array<{ key: string; values?: string[] }>;
+    } = {},
   ): Promise<Instance[]> {
-    const keepMs = (await this.d.settings.getInt('cloud.vmstate.terminated_time').catch(() => 60)) * 60_000;
-    const cutoff = this.now() - keepMs;
-    let q = this.db.selectFrom('instances').selectAll().where('account_id', '=', accountId)
+    const cutoff = this.now() - (await this.terminatedKeepMs());
+    let q = this.db.selectFrom('instances').select(LIST_COLUMNS).where('account_id', '=', accountId)
       .where((eb) => eb.or([eb('terminated_at', 'is', null), eb('terminated_at', '>=', cutoff)]));
     if (opts.ids) {
       if (opts.ids.length === 0) return [];
@@ -456,6 +490,14 @@ export class InstanceStore {
       if (!values) continue;
       if (values.length === 0) return [];
       q = q.where(col as 'instance_type', 'in', values);
+    }
+    for (const tag of opts.tags ?? []) {
+      let sub = this.db.selectFrom('tags').select('resource_id').where('account_id', '=', accountId).where('key', '=', tag.key);
+      if (tag.values) {
+        if (tag.values.length === 0) return [];
+        sub = sub.where('value', 'in', tag.values);
+      }
+      q = q.where('instance_id', 'in', sub);
     }
     if (opts.afterId) q = q.where('instance_id', '>', opts.afterId);
     q = q.orderBy('instance_id');

@@ -44,6 +44,9 @@ export interface InstancesTable {
   launch_spec: string;
   /** JSON: mutable attributes (disableApiTermination, instanceInitiatedShutdownBehavior, …). */
   attributes: string;
+  /** From the image (compute-002), so Describe never parses launch_spec. */
+  root_device_name: string;
+  virtualization_type: string;
 }
 
 export interface ReservationsTable {
@@ -206,6 +209,14 @@ export const computeMigrations: NamedMigration[] = [
         .execute();
       await db.schema.createIndex('tags_key').on('tags').columns(['account_id', 'key']).execute();
       void sql;
+    },
+  },
+  {
+    name: 'compute-002-instance-root-device',
+    up: async (db) => {
+      await db.schema.alterTable('instances').addColumn('root_device_name', 'text', (c) => c.notNull().defaultTo('/dev/sda1')).execute();
+      await db.schema.alterTable('instances').addColumn('virtualization_type', 'text', (c) => c.notNull().defaultTo('hvm')).execute();
+      await db.schema.createIndex('tags_resource').on('tags').columns(['account_id', 'key', 'value']).execute();
     },
   },
 ];

@@ -77,9 +77,16 @@ export class ComputeService {
     }
   }
 
-  /** Asks for a reconciliation soon (after a user action). */
+  private kickTimer: NodeJS.Timeout | undefined;
+
+  /** Asks for a reconciliation soon (after a user action); many kicks within 250 ms make one pass. */
   kick(): void {
-    void this.reconcile();
+    if (this.kickTimer) return;
+    this.kickTimer = setTimeout(() => {
+      this.kickTimer = undefined;
+      void this.reconcile();
+    }, 250);
+    this.kickTimer.unref();
   }
 
   /** Starts the periodic loop (recovering recorded launches first). */
@@ -92,7 +99,9 @@ export class ComputeService {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.kickTimer) clearTimeout(this.kickTimer);
     this.timer = undefined;
+    this.kickTimer = undefined;
     if (this.running) await this.running.catch(() => undefined);
   }
 }
