@@ -368,3 +368,45 @@ test('XML safety and unsupported operations', async () => {
   assert.ok(head.headers.get('x-amz-request-id'));
   assert.ok(head.headers.get('x-amz-id-2'));
 });
+
+test('browser POST upload with a signed policy', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'posts' }));
+  const { signingKey } = await import('../../src/auth/sigv4/index.js');
+  const { createHmac } = await import('node:crypto');
+  const date = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const day = date.slice(0, 8);
+  const credential = `${w.alice.accessKeyId}/${day}/eucalyptus/s3/aws4_request`;
+  const form = (expiration: Date, prefix: string, key: string, content: string) => {
+    const policy = Buffer.from(JSON.stringify({
+      expiration: expiration.toISOString(),
+      conditions: [{ bucket: 'posts' }, ['starts-with', '$key', prefix], { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' }, { 'x-amz-credential': credential }, { 'x-amz-date': date }, ['content-length-range', 1, 1000], ['starts-with', '$Content-Type', 'text/']],
+    })).toString('base64');
+    const sig = createHmac('sha256', signingKey(w.alice.secretAccessKey, day, 'eucalyptus', 's3')).update(policy).digest('hex');
+    const f = new FormData();
+    f.set('key', key);
+    f.set('Content-Type', 'text/plain');
+    f.set('x-amz-algorithm', 'AWS4-HMAC-SHA256');
+    f.set('x-amz-credential', credential);
+    f.set('x-amz-date', date);
+    f.set('policy', policy);
+    f.set('x-amz-signature', sig);
+    f.set('file', new Blob([content]), 'local name.txt');
+    return f;
+  };
+  const ok = await fetch(`${w.endpoint}/posts`, { method: 'POST', body: form(new Date(Date.now() + 60_000), 'uploads/', 'uploads/${filename}', 'posted body') });
+  assert.equal(ok.status, 204);
+  const g = await s3.send(new GetObjectCommand({ Bucket: 'posts', Key: 'uploads/local name.txt' }));
+  assert.equal((await body(g)).toString(), 'posted body');
+  assert.equal(g.ContentType, 'text/plain');
+  const expired = await fetch(`${w.endpoint}/posts`, { method: 'POST', body: form(new Date(Date.now() - 60_000), 'uploads/', 'uploads/x', 'x') });
+  assert.equal(expired.status, 403);
+  const wrongKey = await fetch(`${w.endpoint}/posts`, { method: 'POST', body: form(new Date(Date.now() + 60_000), 'uploads/', 'elsewhere/x', 'x') });
+  assert.equal(wrongKey.status, 403);
+  const tooBig = await fetch(`${w.endpoint}/posts`, { method: 'POST', body: form(new Date(Date.now() + 60_000), 'uploads/', 'uploads/big', 'x'.repeat(2000)) });
+  assert.equal(tooBig.status, 400);
+  assert.match(await tooBig.text(), /EntityTooLarge/);
+  const anon = new FormData();
+  anon.set('key', 'anon');
+  anon.set('file', new Blob(['x']));
+  assert.equal((await fetch(`${w.endpoint}/posts`, { method: 'POST', body: anon })).status, 403);
+});

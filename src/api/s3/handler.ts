@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { AwsError, toAwsError, requestId as newRequestId, silentLogger, type Logger, type Principal } from '../../shared/index.js';
+import { AwsError, toAwsError, requestId as newRequestId, silentLogger, type CredentialStore, type Logger, type Principal } from '../../shared/index.js';
 import type { Walrus, Bucket, Permission } from '../../walrus/index.js';
 import { resolveS3, type S3Route } from './router.js';
 import { ANONYMOUS, authorizeS3, type IdentityPolicies, type ResourceFacts } from './authz.js';
@@ -35,6 +35,8 @@ export interface S3HandlerDeps {
   walrus: Walrus;
   /** Signature verification (see `sigv4Authenticator`). */
   authenticate: S3Authenticator;
+  /** Access keys, for browser POST uploads (the form's signature is over its policy document). */
+  credentials?: CredentialStore;
   /** The caller's IAM policies (users other than their account's admin need them); none when absent. */
   identityPolicies?: IdentityPolicies;
   region: string;
@@ -145,7 +147,7 @@ async function handle(deps: S3HandlerDeps, log: Logger, prefix: string, req: Inc
     }
     if (route.op === 'PostObject' && (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data')) {
       ctx = { ...baseCtx, principal: ANONYMOUS, body: () => req, trailers: () => ({}), bodyCheck: { kind: 'none' } };
-      await postObject(ctx, deps.authenticate);
+      await postObject(ctx, deps.credentials);
       return;
     }
     const auth = await deps.authenticate(req, path, rawQuery, route.virtualHost ? route.bucket : undefined);

@@ -49,7 +49,7 @@ export async function openWalrusService(o: WalrusServiceOptions): Promise<Walrus
   const recovered = await walrus.recover();
   if (recovered.tempFiles || recovered.orphanBlobs) log.info(recovered, 'walrus startup sweep');
   const handler = createS3Handler({
-    walrus, region: o.region, log,
+    walrus, region: o.region, log, credentials: o.credentials,
     authenticate: sigv4Authenticator({ credentials: o.credentials, ...(o.allowSigV2 !== undefined ? { allowSigV2: o.allowSigV2 } : {}) }),
     ...(o.identityPolicies ? { identityPolicies: o.identityPolicies } : {}),
     ...(o.s3Domain ? { s3Domain: o.s3Domain } : {}),
