@@ -64,24 +64,83 @@ export function globalKeys(principal: Principal, env: RequestEnvironment): Map<s
   return m;
 }
 
-/** The condition keys of one request; service keys of the AuthzRequest override nothing global. */
+/** The global condition keys (lower-cased): a request's own condition keys can never set these. */
+export const GLOBAL_KEYS: ReadonlySet<string> = new Set([
+  'aws:sourceip', 'aws:currenttime', 'aws:epochtime', 'aws:securetransport', 'aws:requestedregion', 'aws:useragent',
+  'aws:tokenissuetime', 'aws:principalaccount', 'aws:principaltype', 'aws:userid', 'aws:username', 'aws:principalarn',
+]);
+
+const NONE: readonly string[] | undefined = undefined;
+
+/**
+ * The condition keys of one request. Global keys are computed lazily, when a condition or variable asks for one, so
+ * a decision that needs none costs nothing for them; the request's service keys are layered on top.
+ */
 export class ConditionContext {
-  private readonly keys: Map<string, string[]>;
+  private memo: Map<string, readonly string[] | undefined> | undefined;
+  private readonly overlay: Map<string, string[]> | undefined;
   readonly lookup: KeyLookup;
 
-  constructor(global: Map<string, string[]>, request?: AuthzRequest) {
+  constructor(
+    private readonly principal: Principal,
+    private readonly env: RequestEnvironment,
+    request?: AuthzRequest,
+  ) {
     if (request?.conditions) {
-      this.keys = new Map(global);
+      const o = new Map<string, string[]>();
       for (const [k, v] of Object.entries(request.conditions)) {
         const lk = k.toLowerCase();
-        if (lk.startsWith('aws:') && global.has(lk)) continue; // the request cannot spoof global keys
-        this.keys.set(lk, Array.isArray(v) ? v : [v]);
+        if (GLOBAL_KEYS.has(lk)) continue; // the request cannot spoof global keys
+        o.set(lk, Array.isArray(v) ? v : [v]);
       }
-    } else this.keys = global;
-    this.lookup = (k) => this.keys.get(k);
+      this.overlay = o;
+    }
+    this.lookup = (k) => this.get(k);
   }
 
   get(key: string): readonly string[] | undefined {
-    return this.keys.get(key.toLowerCase());
+    const k = key.toLowerCase();
+    const o = this.overlay?.get(k);
+    if (o !== undefined) return o;
+    if (!GLOBAL_KEYS.has(k)) return NONE;
+    const memo = (this.memo ??= new Map());
+    if (memo.has(k)) return memo.get(k);
+    const v = this.global(k);
+    memo.set(k, v);
+    return v;
+  }
+
+  private global(k: string): readonly string[] | undefined {
+    const { principal: p, env } = this;
+    const one = (v: string | undefined): readonly string[] | undefined => (v === undefined || v === '' ? NONE : [v]);
+    const person = p.kind !== 'anonymous';
+    switch (k) {
+      case 'aws:sourceip':
+        return one(normalizeIp(env.sourceIp));
+      case 'aws:currenttime':
+        return one(isoSeconds(env.now));
+      case 'aws:epochtime':
+        return one(String(Math.floor(env.now.getTime() / 1000)));
+      case 'aws:securetransport':
+        return one(env.secure ? 'true' : 'false');
+      case 'aws:requestedregion':
+        return one(env.region);
+      case 'aws:useragent':
+        return one(env.userAgent);
+      case 'aws:tokenissuetime':
+        return env.tokenIssueTime ? one(isoSeconds(env.tokenIssueTime)) : NONE;
+      case 'aws:principalaccount':
+        return person ? one(p.accountId) : NONE;
+      case 'aws:principaltype':
+        return person ? one(principalType(p)) : NONE;
+      case 'aws:userid':
+        return person ? one(p.userId) : NONE;
+      case 'aws:username':
+        return person && p.kind === 'user' ? one(p.userName) : NONE;
+      case 'aws:principalarn':
+        return person ? one(p.kind === 'assumed-role' && p.role ? p.role.arn : p.arn) : NONE;
+      default:
+        return NONE;
+    }
   }
 }

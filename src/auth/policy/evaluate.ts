@@ -11,7 +11,7 @@
  */
 import type { AuthzRequest, Principal } from '../../shared/index.js';
 import { evaluateCondition } from './conditions.js';
-import { ConditionContext, globalKeys, type RequestEnvironment } from './context.js';
+import { ConditionContext, type RequestEnvironment } from './context.js';
 import type { KeyLookup } from './glob.js';
 import { actionMatches, type CompiledPolicy, type CompiledStatement, type Effect, type PrincipalRef } from './parse.js';
 
@@ -99,13 +99,10 @@ function conditionsHold(st: CompiledStatement, lookup: KeyLookup): boolean {
 }
 
 function matched(st: CompiledStatement, source: MatchedStatement['source']): MatchedStatement {
-  return {
-    effect: st.effect,
-    index: st.index,
-    source,
-    ...(st.policy.name !== undefined ? { policy: st.policy.name } : {}),
-    ...(st.sid !== undefined ? { sid: st.sid } : {}),
-  };
+  const m: MatchedStatement = { effect: st.effect, index: st.index, source };
+  if (st.policy.name !== undefined) m.policy = st.policy.name;
+  if (st.sid !== undefined) m.sid = st.sid;
+  return m;
 }
 
 interface SetOutcome {
@@ -218,18 +215,13 @@ export interface AuthorizeInput {
   env: RequestEnvironment;
   /** Trust policies: the resource policy must name the caller; identity policies alone never suffice. */
   requireResourceGrant?: boolean;
-  /** The global keys, when already built for this request (several AuthzRequests of one call). */
-  globals?: Map<string, string[]>;
 }
 
 function result(decision: Decision, reason: string, action: string, resource?: string, st?: CompiledStatement, source?: MatchedStatement['source']): AuthzResult {
-  return {
-    decision,
-    reason,
-    action,
-    ...(resource !== undefined ? { resource } : {}),
-    ...(st && source ? { matchedStatement: matched(st, source) } : {}),
-  };
+  const r: AuthzResult = { decision, reason, action };
+  if (resource !== undefined) r.resource = resource;
+  if (st && source) r.matchedStatement = matched(st, source);
+  return r;
 }
 
 /** Decides one AuthzRequest (every resource in it must be allowed). Pure: no I/O, no clock. */
@@ -238,7 +230,7 @@ export function authorize(input: AuthorizeInput): AuthzResult {
   const action = request.action;
   if (principal.isCloudAdmin) return result('Allow', 'cloud administrator', action);
   const lowerAction = action.toLowerCase();
-  const ctx = new ConditionContext(input.globals ?? globalKeys(principal, env), request);
+  const ctx = new ConditionContext(principal, env, request);
   const lookup = ctx.lookup;
   const identity = asSet(input.identityPolicies) ?? new PolicySet([]);
   const session = asSet(input.sessionPolicies);
@@ -311,12 +303,14 @@ function decideOne(
 
 /** Decides several AuthzRequests of one call: the first that is not allowed decides. */
 export function authorizeAll(base: Omit<AuthorizeInput, 'request'>, requests: readonly AuthzRequest[]): AuthzResult {
-  const globals = base.globals ?? globalKeys(base.principal, base.env);
-  const identity = asSet(base.identityPolicies) ?? new PolicySet([]);
+  if (requests.length === 1) return authorize({ ...base, request: requests[0]! });
+  const input: AuthorizeInput = { ...base, identityPolicies: asSet(base.identityPolicies) ?? new PolicySet([]), request: requests[0]! };
   const session = asSet(base.sessionPolicies);
+  if (session) input.sessionPolicies = session;
   let last: AuthzResult | undefined;
   for (const request of requests) {
-    const r = authorize({ ...base, identityPolicies: identity, ...(session ? { sessionPolicies: session } : {}), request, globals });
+    input.request = request;
+    const r = authorize(input);
     if (r.decision !== 'Allow') return r;
     last = r;
   }

@@ -24,7 +24,7 @@ export {
 } from './parse.js';
 export { OPERATORS, parseOperator, parseDate, evaluateCondition, compileCondition, type CompiledCondition } from './conditions.js';
 export { parseCidr, parseIp, cidrContains, normalizeIp } from './ip.js';
-export { ConditionContext, globalKeys, principalType, type RequestEnvironment } from './context.js';
+export { ConditionContext, GLOBAL_KEYS, globalKeys, principalType, type RequestEnvironment } from './context.js';
 export {
   authorize,
   authorizeAll,

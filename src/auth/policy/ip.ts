@@ -8,12 +8,19 @@ export interface Cidr {
   v: 4 | 6;
   net: bigint;
   bits: number;
+  /** Precomputed mask; and for IPv4, the network and mask as 32-bit numbers (no BigInt on the hot path). */
+  mask: bigint;
+  net4: number;
+  mask4: number;
 }
 
 export interface ParsedIp {
   v: 4 | 6;
   n: bigint;
 }
+
+let lastText = '';
+let lastParsed: ParsedIp | null = null;
 
 function parseV4(s: string): bigint | null {
   const parts = s.split('.');
@@ -55,8 +62,16 @@ function parseV6(s: string): bigint | null {
 
 const MAPPED_PREFIX = 0xffffn << 32n;
 
-/** Parses an address; IPv4-mapped IPv6 becomes IPv4. */
+/** Parses an address; IPv4-mapped IPv6 becomes IPv4. The last answer is remembered (one request, many conditions). */
 export function parseIp(s: string): ParsedIp | null {
+  if (s === lastText) return lastParsed;
+  const r = parseIpUncached(s);
+  lastText = s;
+  lastParsed = r;
+  return r;
+}
+
+function parseIpUncached(s: string): ParsedIp | null {
   s = s.trim();
   if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
   if (!s.includes(':')) {
@@ -90,14 +105,14 @@ export function parseCidr(s: string): Cidr | null {
   }
   const width = BigInt(addr.v === 4 ? 32 : 128);
   const mask = bits === 0 ? 0n : ((1n << BigInt(bits)) - 1n) << (width - BigInt(bits));
-  return { v: addr.v, net: addr.n & mask, bits };
+  const net = addr.n & mask;
+  return { v: addr.v, net, bits, mask, net4: addr.v === 4 ? Number(net) : 0, mask4: addr.v === 4 ? Number(mask) : 0 };
 }
 
 export function cidrContains(c: Cidr, ip: ParsedIp): boolean {
   if (c.v !== ip.v) return false;
-  const width = BigInt(c.v === 4 ? 32 : 128);
-  const mask = c.bits === 0 ? 0n : ((1n << BigInt(c.bits)) - 1n) << (width - BigInt(c.bits));
-  return (ip.n & mask) === c.net;
+  if (c.v === 4) return ((Number(ip.n) & c.mask4) >>> 0) === c.net4;
+  return (ip.n & c.mask) === c.net;
 }
 
 /** `::ffff:1.2.3.4` → `1.2.3.4`; other addresses unchanged. */

@@ -8,7 +8,7 @@
  */
 import type { Principal } from '../../shared/index.js';
 import { evaluateCondition, type CompiledCondition } from './conditions.js';
-import { ConditionContext, globalKeys, type RequestEnvironment } from './context.js';
+import { ConditionContext, type RequestEnvironment } from './context.js';
 import type { MatchedStatement } from './evaluate.js';
 import { actionMatches, type CompiledPolicy, type CompiledStatement } from './parse.js';
 
@@ -75,7 +75,7 @@ export function quotaLimits(check: Omit<QuotaCheck, 'usage'>): Record<string, Qu
   const limits: Record<string, QuotaLimit> = {};
   const lowerAction = check.action.toLowerCase();
   const resource = check.resource ?? '*';
-  const ctx = new ConditionContext(globalKeys(check.principal, check.env), {
+  const ctx = new ConditionContext(check.principal, check.env, {
     action: check.action,
     resources: [resource],
     ...(check.conditions ? { conditions: check.conditions } : {}),
