@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
 import { createChecksum, type ChecksumAlgorithm } from './index.js';
-import { crc32Js } from './checksums.js';
+import { Crc64Nvme as OurCrc64, crc32Js, crc32cJs } from './checksums.js';
 
 const hex = (b64: string): string => Buffer.from(b64, 'base64').toString('hex');
 const digestOf = (a: ChecksumAlgorithm, data: Buffer): string => {
@@ -51,4 +51,25 @@ test('checksums: incremental updates over odd splits equal one-shot, and equal @
       assert.equal(Buffer.from(await ref.digest()).toString('base64'), whole, `${a} vs @aws-sdk/checksums`);
     }
   }
+});
+
+test('checksums: the word-at-a-time and bytewise paths agree, at every alignment', () => {
+  const data = Buffer.alloc(4099);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 151 + 17) & 0xff;
+  for (let off = 0; off < 8; off++) {
+    for (const len of [0, 1, 7, 8, 15, 16, 17, 33, 4000]) {
+      const b = data.subarray(off, off + len);
+      assert.equal(crc32Js(0, b, true), crc32Js(0, b, false));
+      assert.equal(crc32cJs(0, b, true), crc32cJs(0, b, false));
+      const x = new OurCrc64(true);
+      const y = new OurCrc64(false);
+      x.update(b);
+      y.update(b);
+      assert.equal(x.digest(), y.digest());
+    }
+  }
+  const y = new OurCrc64(false);
+  y.update(Buffer.from('123456789'));
+  assert.equal(hex(y.digest()), 'ae8b14860a799888');
+  assert.equal(crc32cJs(0, Buffer.from('123456789abcdefghijk'), false), crc32cJs(0, Buffer.from('123456789abcdefghijk'), true));
 });
