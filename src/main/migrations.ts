@@ -5,10 +5,12 @@
 import type { NamedMigration } from '../db/index.js';
 import { computeMigrations } from '../clc/compute/index.js';
 import { iamMigrations, iamPolicyMigrations, propertiesMigrations } from '../clc/index.js';
+import { walrusMigrations } from '../walrus/index.js';
 
 export const allMigrations: NamedMigration[] = [
   ...iamMigrations,
   ...iamPolicyMigrations,
   ...propertiesMigrations,
   ...computeMigrations,
+  ...walrusMigrations,
 ];

@@ -48,6 +48,8 @@ export interface BlobWriteResult {
 /** An opened blob: reading it is unaffected by a later delete. */
 export interface BlobHandle {
   readonly size: number;
+  /** Reads bytes [start, end] (inclusive) into memory and closes the handle: for small reads only. */
+  readAll(start?: number, end?: number): Promise<Buffer>;
   /** Streams bytes [start, end] (inclusive); the handle is closed when the stream ends or is destroyed. */
   stream(start?: number, end?: number): Readable;
   close(): Promise<void>;
@@ -56,8 +58,8 @@ export interface BlobHandle {
 export interface BlobStore {
   /** Streams `source` into a new durable blob. On any error nothing is left behind. */
   write(source: AsyncIterable<Uint8Array>, opts?: BlobWriteOptions): Promise<BlobWriteResult>;
-  /** Opens a blob for reading; throws if it does not exist. */
-  open(blobId: string): Promise<BlobHandle>;
+  /** Opens a blob for reading; throws if it does not exist. `size` (known from the database) saves a stat. */
+  open(blobId: string, size?: number): Promise<BlobHandle>;
   /** Removes a blob; removing a missing blob is not an error. */
   delete(blobId: string): Promise<void>;
   /** Removes temporary files left by a crash; returns how many. Run at startup, before serving. */
@@ -71,20 +73,24 @@ export interface BlobStore {
 const ID = /^[0-9a-f]{32}$/;
 const BATCH = 1 << 20; // write in ~1 MiB batches
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 export class FsBlobStore implements BlobStore {
   readonly dir: string;
   private readonly tmpDir: string;
   private readonly blobDir: string;
   private readonly made = new Set<string>();
+  /** Open directory handles, for fsync after a rename without an open/close each time. */
+  private readonly dirHandles = new Map<string, Promise<FileHandle>>();
+
+  private async fsyncDir(dir: string): Promise<void> {
+    let h = this.dirHandles.get(dir);
+    if (!h) {
+      h = open(dir, 'r');
+      this.dirHandles.set(dir, h);
+      h.catch(() => this.dirHandles.delete(dir));
+    }
+    await (await h).sync();
+  }
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -153,7 +159,7 @@ export class FsBlobStore implements BlobStore {
         this.made.add(sub);
       }
       await rename(tmp, final);
-      await fsyncDir(sub);
+      await this.fsyncDir(sub);
     } catch (e) {
       if (fh) await fh.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
@@ -164,9 +170,9 @@ export class FsBlobStore implements BlobStore {
     return { blobId, size, md5: md5.digest('hex'), ...(sha ? { sha256: sha.digest('hex') } : {}), checksums };
   }
 
-  async open(blobId: string): Promise<BlobHandle> {
+  async open(blobId: string, knownSize?: number): Promise<BlobHandle> {
     const fh = await open(this.pathOf(blobId), 'r');
-    const { size } = await fh.stat();
+    const size = knownSize ?? (await fh.stat()).size;
     let closed = false;
     const close = async () => {
       if (closed) return;
@@ -176,6 +182,21 @@ export class FsBlobStore implements BlobStore {
     return {
       size,
       close,
+      readAll: async (start = 0, end = size - 1) => {
+        try {
+          const len = Math.max(end - start + 1, 0);
+          const buf = Buffer.allocUnsafe(len);
+          let off = 0;
+          while (off < len) {
+            const { bytesRead } = await fh.read(buf, off, len - off, start + off);
+            if (bytesRead === 0) break;
+            off += bytesRead;
+          }
+          return buf.subarray(0, off);
+        } finally {
+          await close();
+        }
+      },
       stream: (start = 0, end = size - 1) => {
         closed = true; // the stream owns the descriptor now
         if (end < start) {

@@ -196,6 +196,7 @@ export class Walrus {
   readonly maxParts: number;
   private readonly now: () => number;
   private readonly locks = new KeyedMutex();
+  private readonly bucketCache = new Map<string, Bucket>();
   private lastSeq = 0;
 
   constructor(db: Kysely<WalrusTables>, blobs: BlobStore, opts: WalrusOptions = {}) {
@@ -259,9 +260,19 @@ export class Walrus {
     return toBucket(row);
   }
 
+  /**
+   * Bucket metadata, cached in memory: this process is the only writer of Walrus's tables, and every change goes
+   * through createBucket/updateBucket/deleteBucket, which drop the entry.
+   */
   async findBucket(name: string): Promise<Bucket | undefined> {
+    const hit = this.bucketCache.get(name);
+    if (hit) return hit;
     const r = await this.db.selectFrom('walrus_buckets').selectAll().where('name', '=', name).executeTakeFirst();
-    return r ? toBucket(r) : undefined;
+    if (!r) return undefined;
+    const b = toBucket(r);
+    if (this.bucketCache.size > 10_000) this.bucketCache.clear();
+    this.bucketCache.set(name, b);
+    return b;
   }
 
   async getBucket(name: string): Promise<Bucket> {
@@ -286,7 +297,9 @@ export class Walrus {
     if (obj || up) {
       throw new AwsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', { status: 409, fields: { BucketName: name } });
     }
+    this.bucketCache.delete(name);
     await this.db.deleteFrom('walrus_buckets').where('name', '=', name).execute();
+    this.bucketCache.delete(name);
   }
 
   async updateBucket(name: string, patch: Partial<Pick<Bucket, 'versioning' | 'acl' | 'policy' | 'cors' | 'lifecycle' | 'tagging'>>): Promise<void> {
@@ -297,7 +310,9 @@ export class Walrus {
     if (patch.cors !== undefined) set.cors = patch.cors === null ? null : JSON.stringify(patch.cors);
     if (patch.lifecycle !== undefined) set.lifecycle = patch.lifecycle === null ? null : JSON.stringify(patch.lifecycle);
     if (patch.tagging !== undefined) set.tagging = patch.tagging === null ? null : JSON.stringify(patch.tagging);
+    this.bucketCache.delete(name);
     const r = await this.db.updateTable('walrus_buckets').set(set).where('name', '=', name).executeTakeFirst();
+    this.bucketCache.delete(name);
     if (Number(r.numUpdatedRows) === 0) throw noSuchBucket(name);
   }
 
@@ -316,7 +331,11 @@ export class Walrus {
    * (NoSuchVersion; MethodNotAllowed for a delete marker).
    */
   async getObject(bucket: string, key: string, versionId?: string): Promise<ObjectVersion> {
-    const v = await this.findVersion(bucket, key, versionId);
+    return this.readable(await this.findVersion(bucket, key, versionId), key, versionId);
+  }
+
+  /** getObject's verdict on an already looked-up version (NoSuchKey, NoSuchVersion, MethodNotAllowed). */
+  readable(v: ObjectVersion | undefined, key: string, versionId?: string): ObjectVersion {
     if (!v) {
       if (versionId !== undefined) {
         throw new AwsError('NoSuchVersion', 'The specified version does not exist.', { status: 404, fields: { Key: key, VersionId: versionId } });

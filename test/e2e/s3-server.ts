@@ -23,3 +23,4 @@ await migrate(db, walrusMigrations);
 const svc = await openWalrusService({ db: db.db, dir, credentials: creds, region: 'eucalyptus', lifecycleIntervalMs: 0 });
 const { port } = await svc.listen(Number(process.env.WALRUS_PORT ?? 0));
 process.stdout.write(`${JSON.stringify({ port, recovered: svc.recovered, pid: process.pid })}\n`);
+process.on('SIGTERM', () => process.exit(0));

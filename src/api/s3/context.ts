@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { AwsError, type Logger, type Principal } from '../../shared/index.js';
-import type { Walrus, Bucket, BlobStore } from '../../walrus/index.js';
+import type { Walrus, Bucket, BlobStore, ObjectVersion } from '../../walrus/index.js';
 import type { S3Route } from './router.js';
 import type { IdentityPolicies } from './authz.js';
 import { s3Xml } from './xml.js';
@@ -41,6 +41,8 @@ export interface S3Context {
   baseUrl: string;
   /** Whether the bucket was named by the Host header. */
   virtualHost: boolean;
+  /** The object version looked up while authorizing (saves a second query in the operation). */
+  looked?: { bucket: string; key: string; versionId: string | undefined; v: ObjectVersion | undefined };
 }
 
 export function header(ctx: S3Context, name: string): string | undefined {

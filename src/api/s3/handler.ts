@@ -88,7 +88,9 @@ export async function authorizeAction(ctx: S3Context, bucket: Bucket, action: st
       facts.acl = bucket.acl;
       facts.aclPermission = need[1];
     } else if (key !== undefined) {
-      const v = await ctx.walrus.findVersion(bucket.name, key, ctx.query.get('versionId') ?? undefined).catch(() => undefined);
+      const versionId = ctx.query.get('versionId') ?? undefined;
+      const v = await ctx.walrus.findVersion(bucket.name, key, versionId);
+      if (opOverride === undefined) ctx.looked = { bucket: bucket.name, key, versionId, v };
       if (v && !v.deleteMarker) {
         facts.acl = v.acl;
         facts.aclPermission = need[1];
@@ -127,6 +129,16 @@ async function handle(deps: S3HandlerDeps, log: Logger, prefix: string, req: Inc
   res.setHeader('x-amz-id-2', HOST_ID);
   res.setHeader('server', 'EucalyptusTS');
   const { path, rawQuery } = splitUrl(req.url ?? '/');
+  if (!prefix && path === '/healthz' && !rawQuery && req.method === 'GET' && req.headers.authorization === undefined) {
+    // Health of Walrus's own port for `euca services` (authenticated requests still reach a bucket named healthz)
+    try {
+      await deps.walrus.db.selectFrom('walrus_buckets').select('name').limit(1).execute();
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } catch {
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"database unavailable"}');
+    }
+    return;
+  }
   const query = new URLSearchParams(rawQuery);
   let route: S3Route | undefined;
   let ctx: S3Context | undefined;

@@ -114,7 +114,7 @@ export async function receiveBody(ctx: S3Context, opts: { maxSize?: number; chec
 export async function openVersion(ctx: S3Context, v: ObjectVersion): Promise<BlobHandle[]> {
   const handles: BlobHandle[] = [];
   try {
-    for (const b of v.blobs) handles.push(await ctx.blobs.open(b.id));
+    for (const b of v.blobs) handles.push(await ctx.blobs.open(b.id, b.size));
   } catch (e) {
     for (const h of handles) await h.close();
     throw e;

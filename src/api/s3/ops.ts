@@ -609,7 +609,10 @@ async function getOrHead(ctx: S3Context, b: Bucket, head: boolean): Promise<void
   checkCommon(ctx);
   const key = requireKey(ctx);
   const versionId = queryParam(ctx, 'versionId');
-  const v = await ctx.walrus.getObject(b.name, key, versionId === undefined ? undefined : versionId);
+  const l = ctx.looked;
+  const v = l && l.bucket === b.name && l.key === key && l.versionId === versionId
+    ? ctx.walrus.readable(l.v, key, versionId)
+    : await ctx.walrus.getObject(b.name, key, versionId);
   const headers = objectResponseHeaders(ctx, b, v);
   if (readConditions(ctx, v) === 304) {
     const keep: Record<string, string> = {};
@@ -648,6 +651,13 @@ async function getOrHead(ctx: S3Context, b: Bucket, head: boolean): Promise<void
     return;
   }
   const handles = await openVersion(ctx, v);
+  if (handles.length === 1 && end - start < 256 * 1024) {
+    // small reads: one read, one write
+    const buf = await handles[0]!.readAll(start, end);
+    ctx.res.writeHead(status, headers);
+    ctx.res.end(buf);
+    return;
+  }
   ctx.res.writeHead(status, headers);
   await streamOut(ctx, rangeOf(handles, start, end));
 }
