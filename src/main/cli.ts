@@ -4,6 +4,7 @@
  * and exit non-zero.
  */
 import { parseArgs } from 'node:util';
+import type { Kysely } from 'kysely';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -11,7 +12,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, DEFAULT_DATA_DIR, type CloudConfig, createLogger } from '../shared/index.js';
 import { openDatabase, migrate } from '../db/index.js';
-import { IamStore, PropertyStore, ADMIN_USER, CLOUD_ADMIN_ACCOUNT } from '../clc/index.js';
+import { IamStore, PropertyStore, IamDirectory, ADMIN_USER, CLOUD_ADMIN_ACCOUNT, parseQuotaArgs, setAccountQuotas, getAccountQuotas, describeQuotas } from '../clc/index.js';
 import { allMigrations } from './migrations.js';
 import { initCloud, startCloud } from './cloud.js';
 import { ccEndpoint, internalSecret } from './compute.js';
@@ -70,9 +71,16 @@ Shows or changes the cloud's typed properties (e.g. cloud.vmstate.terminated_tim
   accounts: `Usage: euca accounts create NAME
        euca accounts list
        euca accounts delete NAME [--recursive]
+       euca accounts quota NAME [KEY=VALUE ...] [--clear]
 
 Manages accounts (Eucalyptus's CreateAccount / ListAccounts / DeleteAccount). 'create' prints the new account's id
-and its admin user's access key; write them as a profile with 'euca credentials --account NAME'.`,
+and its admin user's access key; write them as a profile with 'euca credentials --account NAME'.
+
+'quota' shows or sets the account's quotas (Eucalyptus Limit policies), e.g.
+  euca accounts quota acme users=10 instances=5 cores=8 memory=4096 buckets=20
+KEY is an alias (users, groups, roles, policies, instance-profiles, instances, active-instances, cores, memory,
+disk, images, volumes, volume-size, snapshots, addresses, security-groups, buckets, bucket-objects, bucket-size,
+total-bucket-size) or a full key such as iam:quota-usernumber; VALUE 'none' removes one; --clear removes all.`,
   nodes: `Usage: euca nodes register URL [--zone ZONE]
        euca nodes deregister NODE_ID [--zone ZONE]
        euca nodes list [--zone ZONE]
@@ -86,14 +94,14 @@ function help(cmd: string): string {
   return HELP[cmd] ?? HELP['']!;
 }
 
-async function withStores<T>(cfg: CloudConfig, fn: (s: { iam: IamStore; props: PropertyStore }) => Promise<T>): Promise<T> {
+async function withStores<T>(cfg: CloudConfig, fn: (s: { iam: IamStore; props: PropertyStore; db: Kysely<any> }) => Promise<T>): Promise<T> {
   if (!existsSync(join(cfg.dataDir, 'euca.json'))) {
     throw new UsageError(`No cloud in ${cfg.dataDir}: run 'euca init' (or 'euca up') first.`);
   }
   const database = await openDatabase(cfg.db);
   try {
     await migrate(database, allMigrations);
-    return await fn({ iam: new IamStore(database.db), props: new PropertyStore(database.db) });
+    return await fn({ iam: new IamStore(database.db), props: new PropertyStore(database.db), db: database.db });
   } finally {
     await database.close();
   }
@@ -246,7 +254,7 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       help: { type: 'boolean', short: 'h' }, 'data-dir': { type: 'string' }, 'db-url': { type: 'string' },
       region: { type: 'string' }, host: { type: 'string' }, profile: { type: 'string' }, account: { type: 'string' },
-      user: { type: 'string' }, out: { type: 'string' }, 'aws-cli': { type: 'string' }, recursive: { type: 'boolean' },
+      user: { type: 'string' }, out: { type: 'string' }, 'aws-cli': { type: 'string' }, recursive: { type: 'boolean' }, clear: { type: 'boolean' },
       'no-credentials': { type: 'boolean' }, foreground: { type: 'boolean' }, zone: { type: 'string' },
     },
   });
@@ -306,8 +314,20 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     case 'accounts': {
-      const [sub, name] = positionals;
-      return withStores(cfg, async ({ iam }) => {
+      const [sub, name, ...more] = positionals;
+      return withStores(cfg, async ({ iam, db }) => {
+        if (sub === 'quota' && name) {
+          const account = await iam.getAccount(name);
+          const dir = new IamDirectory(db);
+          const limits = values.clear
+            ? await setAccountQuotas(dir, account.accountId, Object.fromEntries(Object.keys(await getAccountQuotas(dir, account.accountId)).map((k) => [k, null])))
+            : more.length
+              ? await setAccountQuotas(dir, account.accountId, parseQuotaArgs(more))
+              : await getAccountQuotas(dir, account.accountId);
+          const lines = describeQuotas(limits);
+          console.log(lines.length ? `Quotas of account ${account.name} (${account.accountId}):\n${lines.join('\n')}` : `Account ${account.name} has no quotas.`);
+          return 0;
+        }
         if (sub === 'list') {
           for (const a of await iam.listAccounts()) console.log(`${a.accountId}  ${a.name}`);
           return 0;

@@ -14,6 +14,7 @@ import { createIamUserHandlers, createIamAccountHandlers, createIamDirectoryHand
 import { createStsHandlers, createStsSessionHandlers } from '../api/sts/index.js';
 import { createRegionHandlers } from '../api/ec2/regions.js';
 import { allMigrations } from './migrations.js';
+import { withEc2Quotas } from './quotas.js';
 import { ensureCloudKeys } from './keys.js';
 import { startCompute, type ComputeStack } from './compute.js';
 
@@ -79,12 +80,12 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
     const endpointHost = `http://${cfg.host}:${cfg.ports.clc}`;
     const systemAccount = (await iam.bootstrap()).account.accountId;
     compute = await startCompute(cfg, database.db, properties, log, { ...(opts.ephemeralPorts ? { ephemeralPorts: true } : {}), systemAccountId: systemAccount });
-    const ec2: HandlerTable = {
-      ...createRegionHandlers({ region: cfg.region, zones: cfg.zones, endpoint: endpointHost }),
-      ...compute.handlers,
-    };
     const directory = new IamDirectory(database.db);
     const authz = new IamAuthorizer(directory, iam);
+    const ec2: HandlerTable = {
+      ...createRegionHandlers({ region: cfg.region, zones: cfg.zones, endpoint: endpointHost }),
+      ...withEc2Quotas(compute.handlers, { authz, compute: compute.service }),
+    };
     const sts = new StsStore(database.db, iam, directory);
     const gateway = createGateway({
       region: cfg.region, credentials: new CombinedCredentialStore(iam, sts), authorizer: opts.authorizer ?? policyAuthorizer(authz), log,

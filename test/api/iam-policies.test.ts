@@ -250,3 +250,27 @@ test('Limit quota: an account allowed 2 users cannot create a third; the error n
   // other accounts are not limited
   await iamAs().send(new CreateUserCommand({ UserName: 'free-1' }));
 });
+
+test('EC2 Limit quotas are checked before a launch: InstanceLimitExceeded names the limit', async () => {
+  const { account } = await cloud.iam.createAccount('quota-ec2');
+  const key = await cloud.iam.createAccessKey(account.accountId, 'admin');
+  const ec2 = new EC2Client(cloud.clientConfig('ec2', { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey }));
+  const { RunInstancesCommand } = await import('@aws-sdk/client-ec2');
+  // no quota yet: the launch gets as far as the image lookup
+  await assert.rejects(ec2.send(new RunInstancesCommand({ ImageId: 'emi-00000000', MinCount: 3, MaxCount: 3 })), errName('InvalidAMIID.NotFound'));
+  await cloud.directory.putInlinePolicy(account.accountId, 'account', account.accountId, 'quota', JSON.stringify({
+    Statement: [{ Effect: 'Limit', Action: 'ec2:RunInstances', Resource: '*', Condition: { NumericLessThanEquals: { 'ec2:quota-vminstancenumber': '2', 'ec2:quota-cputotalsize': '3' } } }],
+  }));
+  const e = await ec2.send(new RunInstancesCommand({ ImageId: 'emi-00000000', MinCount: 3, MaxCount: 3 })).catch((x: Error) => x);
+  assert.equal((e as Error).name, 'InstanceLimitExceeded');
+  assert.match((e as Error).message, /ec2:quota-vminstancenumber: 2/);
+  // c1.xlarge has 2 cores (Eucalyptus sizes): two of them need 4 > 3 cores
+  const big = await ec2.send(new RunInstancesCommand({ ImageId: 'emi-00000000', InstanceType: 'c1.xlarge', MinCount: 2, MaxCount: 2 })).catch((x: Error) => x);
+  assert.equal((big as Error).name, 'InstanceLimitExceeded');
+  assert.match((big as Error).message, /ec2:quota-cputotalsize: 3/);
+  await assert.rejects(ec2.send(new RunInstancesCommand({ ImageId: 'emi-00000000', InstanceType: 'c1.xlarge', MinCount: 1, MaxCount: 2 })), errName('InvalidAMIID.NotFound'), 'one fits: on to the image');
+  // within the quota: passes through to the launch itself
+  await assert.rejects(ec2.send(new RunInstancesCommand({ ImageId: 'emi-00000000', MinCount: 1, MaxCount: 5 })), errName('InvalidAMIID.NotFound'));
+  // the cloud admin is exempt
+  await assert.rejects(new EC2Client(cloud.clientConfig('ec2')).send(new RunInstancesCommand({ ImageId: 'emi-00000000', MinCount: 3, MaxCount: 3 })), errName('InvalidAMIID.NotFound'));
+});

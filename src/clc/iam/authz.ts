@@ -6,8 +6,8 @@
  * Also Eucalyptus quotas: Limit statements in the account's policies (set by the cloud admin) and the principal's.
  */
 import {
-  AuthzCache, PolicyCompileCache, PolicySet, accessDeniedError, authorizeAll, evaluateQuota,
-  type AuthzResult, type CompiledPolicy, type QuotaResult, type RequestEnvironment,
+  AuthzCache, PolicyCompileCache, PolicySet, accessDeniedError, authorizeAll, evaluateQuota, quotaLimits,
+  type AuthzResult, type CompiledPolicy, type QuotaLimit, type QuotaResult, type RequestEnvironment,
 } from '../../auth/policy/index.js';
 import { AwsError, type AuthzRequest, type Principal } from '../../shared/index.js';
 import type { IamDirectory, Role } from './directory.js';
@@ -138,12 +138,22 @@ export class IamAuthorizer {
     return this.accountCache.getOrLoad(`acct:${accountId}`, accountId, async () => this.compileAll(await this.directory.accountPolicyDocuments(accountId)));
   }
 
+  private async quotaPolicies(p: Principal, accountId: string): Promise<CompiledPolicy[]> {
+    const policies = [...(await this.accountPolicies(accountId))];
+    if (p.kind !== 'anonymous' && p.accountId === accountId) policies.push(...(await this.identityPolicies(p)).policies);
+    return policies;
+  }
+
+  /** The limits that apply to `action` for this principal (lower-cased quota key → limit); empty for the cloud admin. */
+  async limits(ctx: AuthzContext, action: string, accountId = ctx.principal.accountId): Promise<Record<string, QuotaLimit>> {
+    if (ctx.principal.isCloudAdmin) return {};
+    return quotaLimits({ policies: await this.quotaPolicies(ctx.principal, accountId), principal: ctx.principal, env: environmentOf(ctx), action });
+  }
+
   /** Which Limit statements the would-be counts exceed (account policies and the principal's own). */
   async quota(ctx: AuthzContext, action: string, usage: Record<string, number>, accountId = ctx.principal.accountId): Promise<QuotaResult> {
     const p = ctx.principal;
-    const policies = [...(await this.accountPolicies(accountId))];
-    if (p.kind !== 'anonymous' && p.accountId === accountId) policies.push(...(await this.identityPolicies(p)).policies);
-    return evaluateQuota({ policies, principal: p, env: environmentOf(ctx), action, usage });
+    return evaluateQuota({ policies: await this.quotaPolicies(p, accountId), principal: p, env: environmentOf(ctx), action, usage });
   }
 
   /** Throws `LimitExceeded` (or the service's code) naming the limit when a quota would be exceeded. */

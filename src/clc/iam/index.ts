@@ -9,3 +9,4 @@ export * from './policy-schema.js';
 export * from './directory.js';
 export * from './sts.js';
 export * from './authz.js';
+export * from './quotas.js';
