@@ -113,6 +113,12 @@ test('s3cmd and rclone', async () => {
   assert.match(ls, /some dir\/f 1\.txt/);
   await s3cmd('get', 's3://cmd-bucket/some dir/f 1.txt', join(work, 'got.txt'));
   assert.equal(readFileSync(join(work, 'got.txt'), 'utf8'), 'from s3cmd');
+  // the same with SigV2 signatures
+  const v2ls = (await s3cmd('--signature-v2', 'ls', '-r', 's3://cmd-bucket')).stdout;
+  assert.match(v2ls, /some dir\/f 1\.txt/);
+  await s3cmd('--signature-v2', 'put', join(work, 'f 1.txt'), 's3://cmd-bucket/v2 key+1.txt');
+  await s3cmd('--signature-v2', 'get', '--force', 's3://cmd-bucket/v2 key+1.txt', join(work, 'got2.txt'));
+  assert.equal(readFileSync(join(work, 'got2.txt'), 'utf8'), 'from s3cmd');
   writeFileSync(join(work, 'rclone.conf'), `[w]\ntype = s3\nprovider = Other\naccess_key_id = ${w.alice.accessKeyId}\nsecret_access_key = ${w.alice.secretAccessKey}\nendpoint = ${w.endpoint}\nregion = eucalyptus\nforce_path_style = true\n`);
   const rclone = (...a: string[]) => run('/usr/bin/rclone', ['--config', join(work, 'rclone.conf'), ...a], { env });
   const src = join(work, 'rc');
