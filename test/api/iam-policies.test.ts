@@ -274,3 +274,32 @@ test('EC2 Limit quotas are checked before a launch: InstanceLimitExceeded names 
   // the cloud admin is exempt
   await assert.rejects(new EC2Client(cloud.clientConfig('ec2')).send(new RunInstancesCommand({ ImageId: 'emi-00000000', MinCount: 3, MaxCount: 3 })), errName('InvalidAMIID.NotFound'));
 });
+
+test('the policy simulator: SimulateCustomPolicy and SimulatePrincipalPolicy on the engine', async () => {
+  const { SimulateCustomPolicyCommand, SimulatePrincipalPolicyCommand } = await import('@aws-sdk/client-iam');
+  const admin = iamAs();
+  const getList = doc({ Sid: 'AllowGetList', Effect: 'Allow', Action: ['iam:Get*', 'iam:List*'], Resource: '*' }, { Sid: 'DenyReports', Effect: 'Deny', Action: 'iam:*Report', Resource: '*' });
+  const r = await admin.send(new SimulateCustomPolicyCommand({
+    PolicyInputList: [getList], ActionNames: ['iam:GetUser', 'iam:CreatePolicy', 'iam:GetOrganizationsAccessReport'],
+  }));
+  assert.deepEqual(r.EvaluationResults?.map((e) => [e.EvalActionName, e.EvalDecision]), [
+    ['iam:GetUser', 'allowed'], ['iam:CreatePolicy', 'implicitDeny'], ['iam:GetOrganizationsAccessReport', 'explicitDeny'],
+  ]);
+  const ip = await admin.send(new SimulateCustomPolicyCommand({
+    PolicyInputList: [doc({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/${aws:username}/*', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } })],
+    ActionNames: ['s3:GetObject'], ResourceArns: ['arn:aws:s3:::b/zed/x', 'arn:aws:s3:::b/other/x'],
+    ContextEntries: [{ ContextKeyName: 'aws:SourceIp', ContextKeyType: 'ip', ContextKeyValues: ['10.1.2.3'] }, { ContextKeyName: 'aws:username', ContextKeyType: 'string', ContextKeyValues: ['zed'] }],
+  }));
+  assert.deepEqual(ip.EvaluationResults?.map((e) => e.EvalDecision), ['allowed', 'implicitDeny']);
+  await assert.rejects(admin.send(new SimulateCustomPolicyCommand({ PolicyInputList: ['{bad'], ActionNames: ['s3:GetObject'] })), errName('InvalidInputException'));
+
+  await newUser(admin, 'sim');
+  await admin.send(new PutUserPolicyCommand({ UserName: 'sim', PolicyName: 'all-iam', PolicyDocument: doc({ Effect: 'Allow', Action: 'iam:*', Resource: '*' }) }));
+  await admin.send(new CreateGroupCommand({ GroupName: 'sim-deny' }));
+  await admin.send(new AddUserToGroupCommand({ GroupName: 'sim-deny', UserName: 'sim' }));
+  await admin.send(new PutGroupPolicyCommand({ GroupName: 'sim-deny', PolicyName: 'no-delete', PolicyDocument: doc({ Effect: 'Deny', Action: 'iam:Delete*', Resource: '*' }) }));
+  const pp = await admin.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: `arn:aws:iam::${cloud.admin.accountId}:user/sim`, ActionNames: ['iam:CreateUser', 'iam:DeleteUser', 'ec2:RunInstances'] }));
+  assert.deepEqual(pp.EvaluationResults?.map((e) => [e.EvalDecision, e.MatchedStatements?.[0]?.SourcePolicyId ?? '-', e.MatchedStatements?.[0]?.SourcePolicyType ?? '-']), [
+    ['allowed', 'all-iam', 'user'], ['explicitDeny', 'no-delete', 'group'], ['implicitDeny', '-', '-'],
+  ]);
+});

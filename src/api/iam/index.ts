@@ -6,3 +6,4 @@ export * from './users.js';
 export * from './accounts.js';
 export * from './directory.js';
 export * from './enforce.js';
+export * from './simulate.js';

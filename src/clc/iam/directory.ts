@@ -824,6 +824,10 @@ export class IamDirectory {
     return this.policyDocuments(owners);
   }
 
+  async groupPolicyDocuments(groupId: string): Promise<Array<{ name: string; document: string }>> {
+    return this.policyDocuments([['group', groupId]]);
+  }
+
   async rolePolicyDocuments(roleId: string): Promise<Array<{ name: string; document: string }>> {
     return this.policyDocuments([['role', roleId]]);
   }
