@@ -35,7 +35,7 @@ function freePort(): Promise<number> {
 
 async function startWalrus(): Promise<{ port: number; pid: number }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../test/e2e/s3-server.ts')], {
-    env: { ...process.env, EUCA_LOG_LEVEL: 'warn', WALRUS_DIR: join(dir, 'walrus'), WALRUS_DB: join(dir, 'walrus.db'), WALRUS_KEYS: JSON.stringify([{ accessKeyId: u.accessKeyId, secretAccessKey: u.secretAccessKey, accountId: acct }]) },
+    env: { ...process.env, UV_THREADPOOL_SIZE: '64', EUCA_LOG_LEVEL: 'warn', WALRUS_DIR: join(dir, 'walrus'), WALRUS_DB: join(dir, 'walrus.db'), WALRUS_KEYS: JSON.stringify([{ accessKeyId: u.accessKeyId, secretAccessKey: u.secretAccessKey, accountId: acct }]) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(proc);

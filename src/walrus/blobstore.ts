@@ -48,6 +48,8 @@ export interface BlobWriteResult {
 /** An opened blob: reading it is unaffected by a later delete. */
 export interface BlobHandle {
   readonly size: number;
+  /** Reads up to `length` bytes at `position` into `buffer`; returns how many were read (0 at the end). */
+  read(buffer: Buffer, position: number, length?: number): Promise<number>;
   /** Reads bytes [start, end] (inclusive) into memory and closes the handle: for small reads only. */
   readAll(start?: number, end?: number): Promise<Buffer>;
   /** Streams bytes [start, end] (inclusive); the handle is closed when the stream ends or is destroyed. */
@@ -72,6 +74,8 @@ export interface BlobStore {
 
 const ID = /^[0-9a-f]{32}$/;
 const BATCH = 1 << 20; // write in ~1 MiB batches
+/** Start writing back every this many bytes while the upload continues, so the final fsync finds little to do. */
+const SYNC_EVERY = 32 << 20;
 
 
 export class FsBlobStore implements BlobStore {
@@ -125,14 +129,25 @@ export class FsBlobStore implements BlobStore {
       let batch: Uint8Array[] = [];
       let batchBytes = 0;
       let inflight: Promise<unknown> | undefined;
+      let syncing: Promise<unknown> | undefined;
+      let unsynced = 0;
       const handle = fh;
       const flush = async () => {
         if (inflight) await inflight;
         if (batchBytes === 0) return;
         const bufs = batch;
+        unsynced += batchBytes;
         batch = [];
         batchBytes = 0;
         inflight = handle.writev(bufs);
+        if (unsynced >= SYNC_EVERY) {
+          // overlap disk writeback with receiving: at most one background datasync at a time
+          await inflight;
+          if (syncing) await syncing;
+          unsynced = 0;
+          syncing = handle.datasync();
+          syncing.catch(() => undefined);
+        }
       };
       for await (const chunk of source) {
         if (chunk.length === 0) continue;
@@ -149,6 +164,7 @@ export class FsBlobStore implements BlobStore {
       }
       await flush();
       if (inflight) await inflight;
+      if (syncing) await syncing;
       await fh.sync();
       await fh.close();
       fh = undefined;
@@ -182,6 +198,7 @@ export class FsBlobStore implements BlobStore {
     return {
       size,
       close,
+      read: async (buffer, position, length = buffer.length) => (await fh.read(buffer, 0, length, position)).bytesRead,
       readAll: async (start = 0, end = size - 1) => {
         try {
           const len = Math.max(end - start + 1, 0);

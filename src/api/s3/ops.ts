@@ -9,7 +9,7 @@ import {
   type CorsRule, type LifecycleRule,
 } from '../../walrus/index.js';
 import { header, queryParam, readSmallBody, requireBucketName, requireKey, sendEmpty, sendRaw, sendXml, type OpHandler, type S3Context } from './context.js';
-import { invalidArgument, openVersion, parseRange, rangeOf, receiveBody, streamOut, invalidRange, checksumFactory } from './objects.js';
+import { invalidArgument, openVersion, parseRange, rangeOf, receiveBody, sendRange, invalidRange, checksumFactory } from './objects.js';
 import { child, children, malformedXml, parseXmlBody, s3Time, text, texts, S3_NS } from './xml.js';
 import { escapeXml } from '../../protocol/index.js';
 import { authorizeAction } from './handler.js';
@@ -659,7 +659,7 @@ async function getOrHead(ctx: S3Context, b: Bucket, head: boolean): Promise<void
     return;
   }
   ctx.res.writeHead(status, headers);
-  await streamOut(ctx, rangeOf(handles, start, end));
+  await sendRange(ctx, handles, start, end);
 }
 
 const getObject: OpHandler = async (ctx, b) => getOrHead(ctx, b!, false);
