@@ -237,7 +237,8 @@ async function cmdServices(cfg: CloudConfig): Promise<string> {
     let state = 'STOPPED';
     try {
       const r = await fetch(url + c.path, { signal: AbortSignal.timeout(2000) });
-      state = r.ok ? 'ENABLED' : r.status >= 500 ? 'BROKEN' : 'NOTREADY';
+      // Walrus answers its own S3 errors on any path (an anonymous GET is AccessDenied): answering at all is up.
+      state = r.ok || (c.port === cfg.ports.walrus && r.status < 500) ? 'ENABLED' : r.status >= 500 ? 'BROKEN' : 'NOTREADY';
     } catch {
       state = 'STOPPED';
     }

@@ -16,7 +16,8 @@ import { createRegionHandlers } from '../api/ec2/regions.js';
 import { allMigrations } from './migrations.js';
 import { withEc2Quotas } from './quotas.js';
 import { ensureCloudKeys } from './keys.js';
-import { startCompute, type ComputeStack } from './compute.js';
+import { startCompute, walrusObjectAccess, type ComputeStack } from './compute.js';
+import { openWalrusService, createS3Handler, sigv4Authenticator, type WalrusService } from '../api/s3/index.js';
 
 export interface InitResult { account: Account; key: AccessKey; created: boolean }
 
@@ -51,8 +52,10 @@ export interface RunningCloud {
   authz: IamAuthorizer;
   sts: StsStore;
   properties: PropertyStore;
-  endpoints: { clc: string; cc: Record<string, string> };
-  ports: { clc: number };
+  endpoints: { clc: string; walrus: string; cc: Record<string, string> };
+  ports: { clc: number; walrus: number };
+  /** The object store (S3 on its own port and at the gateway's /services/objectstorage). */
+  walrus: WalrusService;
   log: Logger;
   /** Instances, images, key pairs, tags and the zones' cluster controllers. */
   compute: ComputeStack;
@@ -72,6 +75,7 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
   const database = await openDatabase(cfg.db);
   const servers: Server[] = [];
   let compute: ComputeStack | undefined;
+  let walrusSvc: WalrusService | undefined;
   try {
     await migrate(database, allMigrations);
     const iam = new IamStore(database.db);
@@ -79,16 +83,32 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
     const properties = new PropertyStore(database.db);
     const endpointHost = `http://${cfg.host}:${cfg.ports.clc}`;
     const systemAccount = (await iam.bootstrap()).account.accountId;
-    compute = await startCompute(cfg, database.db, properties, log, { ...(opts.ephemeralPorts ? { ephemeralPorts: true } : {}), systemAccountId: systemAccount });
     const directory = new IamDirectory(database.db);
     const authz = new IamAuthorizer(directory, iam);
+    const sts = new StsStore(database.db, iam, directory);
+    const credentials = new CombinedCredentialStore(iam, sts);
+    // Walrus: its own port (8779) and the gateway's /services/objectstorage, one object store behind both.
+    const walrusLog = log.child({ component: 'walrus' });
+    walrusSvc = await openWalrusService({
+      db: database.db, dir: join(cfg.dataDir, 'walrus'), credentials, region: cfg.region, s3Domain: cfg.s3Domain,
+      identityPolicies: (p) => authz.identityPolicies(p), log: walrusLog,
+    });
+    const walrusPort = await walrusSvc.listen(opts.ephemeralPorts ? 0 : cfg.ports.walrus, cfg.host);
+    servers.push(walrusPort.server);
+    const s3Mounted = createS3Handler({
+      walrus: walrusSvc.walrus, region: cfg.region, log: walrusLog, credentials, authenticate: sigv4Authenticator({ credentials }),
+      identityPolicies: (p) => authz.identityPolicies(p), s3Domain: cfg.s3Domain, prefix: '/services/objectstorage',
+    });
+    compute = await startCompute(cfg, database.db, properties, log, {
+      ...(opts.ephemeralPorts ? { ephemeralPorts: true } : {}), systemAccountId: systemAccount,
+      objects: walrusObjectAccess(walrusSvc.walrus, join(cfg.dataDir, 'image-cache')),
+    });
     const ec2: HandlerTable = {
       ...createRegionHandlers({ region: cfg.region, zones: cfg.zones, endpoint: endpointHost }),
       ...withEc2Quotas(compute.handlers, { authz, compute: compute.service }),
     };
-    const sts = new StsStore(database.db, iam, directory);
     const gateway = createGateway({
-      region: cfg.region, credentials: new CombinedCredentialStore(iam, sts), authorizer: opts.authorizer ?? policyAuthorizer(authz), log,
+      region: cfg.region, credentials, authorizer: opts.authorizer ?? policyAuthorizer(authz), log, s3: s3Mounted,
       handlers: {
         ec2,
         iam: { ...createIamUserHandlers({ iam }), ...createIamAccountHandlers({ iam }), ...createIamDirectoryHandlers({ iam, directory, authorizer: authz }), ...createIamSimulateHandlers({ iam, directory }) },
@@ -97,13 +117,15 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
     });
     const clc = await gateway.listen(opts.ephemeralPorts ? 0 : cfg.ports.clc, cfg.host);
     servers.push(clc.server);
-    const ports = { clc: clc.port };
+    const ports = { clc: clc.port, walrus: walrusPort.port };
     log.info({ ports }, 'cloud started');
     return {
       config: cfg, database, iam, directory, authz, sts, properties, log, ports, compute,
-      endpoints: { clc: `http://${cfg.host}:${clc.port}`, cc: Object.fromEntries([...compute.clusters].map(([z, c]) => [z, c.server.url])) },
+      walrus: walrusSvc,
+      endpoints: { clc: `http://${cfg.host}:${clc.port}`, walrus: `http://${cfg.host}:${walrusPort.port}`, cc: Object.fromEntries([...compute.clusters].map(([z, c]) => [z, c.server.url])) },
       async stop() {
         await compute!.stop();
+        await walrusSvc!.close();
         await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
         await database.close();
       },
@@ -111,6 +133,7 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
   } catch (e) {
     for (const s of servers) s.close();
     await compute?.stop();
+    await walrusSvc?.close();
     await database.close();
     throw e;
   }

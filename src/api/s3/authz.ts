@@ -75,7 +75,10 @@ export async function authorizeS3(p: Principal, req: AuthzRequest, facts: Resour
   if (r.decision === 'ExplicitDeny') return false;
   const aclOk = facts.acl !== undefined && facts.aclPermission !== undefined && aclGrants(facts.acl, p, facts.aclPermission);
   if (!aclOk) return false;
-  if (p.kind === 'anonymous' || p.isAccountAdmin || p.accountId === facts.ownerAccount) return true;
+  if (p.kind === 'anonymous' || p.isAccountAdmin) return true;
+  // A user of the owning account gets nothing from ACL grants to its account: as on AWS, it needs an IAM Allow
+  // (or a bucket policy naming it), which the policy engine has already refused above.
+  if (p.accountId === facts.ownerAccount) return false;
   // a user of another account: the ACL grants to the account, the user's own policies must allow it too
   const own = authorize({ principal: p, identityPolicies: ids, request: { ...req, resourceAccount: p.accountId }, env });
   return own.decision === 'Allow';

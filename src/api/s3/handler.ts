@@ -194,10 +194,15 @@ async function handle(deps: S3HandlerDeps, log: Logger, prefix: string, req: Inc
       if (req.headers.origin) {
         for (const [k, v] of Object.entries(corsHeadersFor(bucket, String(req.headers.origin), req.method ?? 'GET'))) res.setHeader(k, v);
       }
-    } else if (route.op === 'ListBuckets' && ctx.principal.kind === 'anonymous') {
+    } else if ((route.op === 'ListBuckets' || route.op === 'CreateBucket') && ctx.principal.kind === 'anonymous') {
       throw accessDenied();
-    } else if (route.op === 'CreateBucket' && ctx.principal.kind === 'anonymous') {
-      throw accessDenied();
+    } else if (route.op === 'ListBuckets' || route.op === 'CreateBucket') {
+      // Account-level actions: the account admin may; its other users need an IAM Allow (s3:ListAllMyBuckets on
+      // arn:aws:s3:::*, s3:CreateBucket on the new bucket's ARN).
+      const resource = route.op === 'ListBuckets' ? 'arn:aws:s3:::*' : s3Arn(route.bucket ?? '', undefined);
+      const env = { sourceIp: ctx.sourceIp, now: new Date(), secure: ctx.secure, region: ctx.region };
+      const ok = await authorizeS3(ctx.principal, { action: route.permission, resources: [resource] }, { ownerAccount: ctx.principal.accountId }, env, ctx.identityPolicies);
+      if (!ok) throw accessDenied();
     }
     await op(ctx, bucket);
   } catch (e) {
