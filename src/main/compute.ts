@@ -174,7 +174,8 @@ export async function registerDefaultImage(service: ComputeService, systemAccoun
   const tag = files.key.slice(0, 12);
   const existing = await service.images.describe(systemAccountId, { owners: ['self'] });
   const find = (name: string) => existing.find((i) => i.name === name);
-  const sha = (f: string) => files.sha256?.[basename(f)] ?? files.sha256?.[f];
+  const role: Record<string, string> = { [files.kernel]: 'kernel', [files.ramdisk]: 'ramdisk', [files.rootfs]: 'rootfs', ...(files.disk ? { [files.disk]: 'disk' } : {}) };
+  const sha = (f: string) => files.sha256?.[role[f] ?? ''] ?? files.sha256?.[basename(f)] ?? files.sha256?.[f];
   const reg = async (name: string, kind: 'machine' | 'kernel' | 'ramdisk', path: string, extra: { kernelId?: string; ramdiskId?: string; format?: 'raw' | 'qcow2' } = {}) => {
     const found = find(name);
     if (found) return found.imageId;

@@ -708,6 +708,11 @@ export class InstanceStore {
           continue;
         }
         const r = rep.report;
+        if (r.stateChangedAt < Number(row.state_changed_at)) {
+          // The node's last change is older than ours (a user action since): this report cannot move us backwards.
+          if (row.reported_state !== r.state) await this.db.updateTable('instances').set({ reported_state: r.state, reported_at: now }).where('instance_id', '=', row.instance_id).execute();
+          continue;
+        }
         let ev: InstanceEvent | undefined;
         // EC2 writes state reason messages as "<Code>: <why>".
         let reason: StateReason | undefined = r.stateReason
