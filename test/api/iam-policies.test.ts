@@ -303,3 +303,30 @@ test('the policy simulator: SimulateCustomPolicy and SimulatePrincipalPolicy on 
     ['allowed', 'all-iam', 'user'], ['explicitDeny', 'no-delete', 'group'], ['implicitDeny', '-', '-'],
   ]);
 });
+
+test('S3 through IAM: denied without a policy, allowed after put-user-policy, ${aws:username} prefixes, session credentials', async () => {
+  const { S3Client, ListBucketsCommand, CreateBucketCommand, PutObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const s3As = (c: Creds) => new S3Client({ endpoint: cloud.endpoints.walrus, region: 'eucalyptus', forcePathStyle: true, credentials: c, maxAttempts: 1 });
+  const admin = iamAs();
+  const bucket = `home-${Date.now().toString(36)}`;
+  await s3As(cloud.admin).send(new CreateBucketCommand({ Bucket: bucket }));
+  const gus = await newUser(admin, 'gus');
+  const hal = await newUser(admin, 'hal');
+  await assert.rejects(s3As(gus).send(new ListBucketsCommand({})), errName('AccessDenied'));
+  const home = doc(
+    { Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' },
+    { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:::${bucket}/home/\${aws:username}/*` },
+  );
+  for (const u of ['gus', 'hal']) await admin.send(new PutUserPolicyCommand({ UserName: u, PolicyName: 'home', PolicyDocument: home }));
+  assert.ok((await s3As(gus).send(new ListBucketsCommand({}))).Buckets?.some((b) => b.Name === bucket), 'allowed once the policy is in place');
+  await s3As(gus).send(new PutObjectCommand({ Bucket: bucket, Key: 'home/gus/a.txt', Body: 'mine' }));
+  await assert.rejects(s3As(gus).send(new PutObjectCommand({ Bucket: bucket, Key: 'home/hal/a.txt', Body: 'not mine' })), errName('AccessDenied'));
+  await s3As(hal).send(new PutObjectCommand({ Bucket: bucket, Key: 'home/hal/a.txt', Body: 'hal' }));
+  await assert.rejects(s3As(hal).send(new GetObjectCommand({ Bucket: bucket, Key: 'home/gus/a.txt' })), errName('AccessDenied'));
+  assert.equal(await (await s3As(gus).send(new GetObjectCommand({ Bucket: bucket, Key: 'home/gus/a.txt' }))).Body!.transformToString(), 'mine');
+  // temporary credentials of gus are accepted by S3 and carry his policies
+  const t = await stsAs(gus).send(new GetSessionTokenCommand({ DurationSeconds: 900 }));
+  const tc = { accessKeyId: t.Credentials!.AccessKeyId!, secretAccessKey: t.Credentials!.SecretAccessKey!, sessionToken: t.Credentials!.SessionToken! };
+  assert.equal(await (await s3As(tc).send(new GetObjectCommand({ Bucket: bucket, Key: 'home/gus/a.txt' }))).Body!.transformToString(), 'mine');
+  await assert.rejects(s3As(tc).send(new GetObjectCommand({ Bucket: bucket, Key: 'home/hal/a.txt' })), errName('AccessDenied'));
+});
