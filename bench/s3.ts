@@ -9,7 +9,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,29 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${dir};
   await putFile(w.port, '/bench/one-4k', (writeFileSync(join(dir, '4k'), randomBytes(4096)), join(dir, '4k')));
   log(`4 KiB GET (wrk, 16 conns, anonymous by policy): ${summarize(wrk([`http://127.0.0.1:${w.port}/bench/one-4k`]))}`);
   log(`4 KiB GET from nginx (reference): ${summarize(wrk([`http://127.0.0.1:${nport}/${blobFile.split('/').pop()}`, '-H', 'Range: bytes=0-4095']))}`);
+
+  // ---- the signed path: wrk replaying pre-signed URLs (SigV4 query auth, verified per request) into a private bucket
+  await s3.send(new CreateBucketCommand({ Bucket: 'signed' }));
+  await putFile(w.port, '/signed/one-4k', join(dir, '4k'));
+  const N = 20_000;
+  const presign = async (method: string, path: string) => {
+    const r = await signer(u).presign(
+      { method, protocol: 'http:', hostname: '127.0.0.1', port: w.port, path, query: {}, headers: { host: `127.0.0.1:${w.port}`, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+      { expiresIn: 3600, unsignableHeaders: new Set(['x-amz-content-sha256']), unhoistableHeaders: new Set(['x-amz-content-sha256']) },
+    );
+    return `${path}?${Object.entries(r.query ?? {}).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&')}`;
+  };
+  const puts: string[] = [];
+  for (let i = 0; i < N; i++) puts.push(await presign('PUT', `/signed/small/${i}`));
+  const gets: string[] = [];
+  for (let i = 0; i < 1000; i++) gets.push(await presign('GET', '/signed/one-4k'));
+  const luaList = (name: string, urls: string[]) => `local ${name} = {\n${urls.map((x) => `"${x}"`).join(',\n')}\n}\n`;
+  const sput = join(dir, 'sput.lua');
+  writeFileSync(sput, `${luaList('urls', puts)}local body = string.rep("x", 4096)\nlocal i = 0\nrequest = function()\n  i = i + 1\n  if i > #urls then i = 1 end\n  return wrk.format("PUT", urls[i], {["Content-Length"] = "4096"}, body)\nend\n`);
+  const sget = join(dir, 'sget.lua');
+  writeFileSync(sget, `${luaList('urls', gets)}local i = 0\nrequest = function()\n  i = i + 1\n  if i > #urls then i = 1 end\n  return wrk.format("GET", urls[i])\nend\n`);
+  log(`4 KiB PUT, pre-signed (SigV4 query) URLs replayed by wrk, 16 conns: ${summarize(wrk(['-s', sput, `http://127.0.0.1:${w.port}/`]))}`);
+  log(`4 KiB GET, pre-signed (SigV4 query) URLs replayed by wrk, 16 conns: ${summarize(wrk(['-s', sget, `http://127.0.0.1:${w.port}/`]))}`);
   log(`walrus peak RSS so far: ${rssPeak(w.pid).toFixed(0)} MiB`);
 
   // ---- big multipart upload + download, sha256, RSS
@@ -149,5 +172,6 @@ try {
 } finally {
   for (const c of children) c.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
-  writeFileSync(join(import.meta.dirname, 's3.last.txt'), `${results.join('\n')}\n`);
+  mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
+  writeFileSync(join(import.meta.dirname, 'out', 's3.last.txt'), `${results.join('\n')}\n`);
 }
