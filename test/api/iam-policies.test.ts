@@ -330,3 +330,32 @@ test('S3 through IAM: denied without a policy, allowed after put-user-policy, ${
   assert.equal(await (await s3As(tc).send(new GetObjectCommand({ Bucket: bucket, Key: 'home/gus/a.txt' }))).Body!.transformToString(), 'mine');
   await assert.rejects(s3As(tc).send(new GetObjectCommand({ Bucket: bucket, Key: 'home/hal/a.txt' })), errName('AccessDenied'));
 });
+
+test('Marker/MaxItems pagination as AWS: SDK v3 paginator and boto3 paginator see every item once', async () => {
+  const { paginateListGroups, paginateListPolicies } = await import('@aws-sdk/client-iam');
+  const admin = iamAs();
+  const names = Array.from({ length: 7 }, (_, i) => `pg-${String(i).padStart(2, '0')}`);
+  for (const n of names) {
+    await admin.send(new CreateGroupCommand({ GroupName: n, Path: '/paged/' }));
+    await admin.send(new CreatePolicyCommand({ PolicyName: n, Path: '/paged/', PolicyDocument: doc({ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }) }));
+  }
+  const seen: string[] = [];
+  let pages = 0;
+  for await (const page of paginateListGroups({ client: admin, pageSize: 3 }, { PathPrefix: '/paged/' })) {
+    pages++;
+    seen.push(...(page.Groups ?? []).map((g) => g.GroupName!));
+  }
+  assert.deepEqual(seen, names);
+  assert.equal(pages, 3);
+  const pols: string[] = [];
+  for await (const page of paginateListPolicies({ client: admin, pageSize: 2 }, { Scope: 'Local', PathPrefix: '/paged/' })) pols.push(...(page.Policies ?? []).map((p) => p.PolicyName!));
+  assert.deepEqual(pols, names);
+  const viaBoto = await boto3(cloud.admin, `
+names = []
+pages = 0
+for page in iam.get_paginator('list_groups').paginate(PathPrefix='/paged/', PaginationConfig={'PageSize': 2}):
+    pages += 1
+    names += [g['GroupName'] for g in page['Groups']]
+print(json.dumps([pages, names]))`);
+  assert.deepEqual(JSON.parse(viaBoto), [4, names]);
+});
