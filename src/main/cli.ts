@@ -17,6 +17,7 @@ import { allMigrations } from './migrations.js';
 import { initCloud, startCloud } from './cloud.js';
 import { ccEndpoint, internalSecret } from './compute.js';
 import { ccClient, type NodeInfo } from '../rpc/index.js';
+import { nodeUnavailableReason, ensureDefaultImage, startLocalNode, type LocalNode } from './node.js';
 import { endpointsFor, eucarc, writeAwsProfile, awsCliVersion, cliReadsEndpointConfig, type CredentialSet } from './credentials.js';
 
 class UsageError extends Error {}
@@ -35,6 +36,7 @@ Commands:
   services      list the cloud's components and their states
   properties    get or set the cloud's configurable properties
   accounts      create, list and delete accounts (cloud admin)
+  image         build the default guest image from Debian packages
   nodes         register, list and deregister node controllers of a zone
 
 Global options:
@@ -45,10 +47,16 @@ Global options:
 Creates the data directory and its euca.json, the database schema (SQLite in DIR by default; --db-url
 postgres://user@host:port/db for PostgreSQL), the 'eucalyptus' cloud-admin account with its 'admin' user and an
 access key, and the cloud's key pair and certificate. Safe to run again: existing state is kept.`,
-  up: `Usage: euca up [--data-dir DIR] [--profile NAME] [--no-credentials] [--foreground]
+  up: `Usage: euca up [--data-dir DIR] [--profile NAME] [--no-credentials] [--no-node] [--foreground]
 
-Initialises the cloud if needed, starts every component on this host in the background (logs in DIR/logs), waits
-until they answer, writes the admin's credentials (see 'euca credentials') and prints the endpoints.`,
+Initialises the cloud if needed, builds the default guest image on first start (from Debian packages; cached),
+starts every component on this host in the background (logs in DIR/logs) — CLC, Walrus, the zone's CC and, as root
+with QEMU installed, a node controller running instances as QEMU VMs in network namespaces — waits until they answer,
+writes the admin's credentials (see 'euca credentials') and prints the endpoints. --no-node starts no NC.`,
+  image: `Usage: euca image build [--force] [--data-dir DIR]
+
+Builds the default guest image (kernel, ramdisk, root filesystem and a bootable disk) from Debian packages with
+apt-get download, into DIR/images/default. The build is cached; --force rebuilds. 'euca up' registers it.`,
   run: `Usage: euca run [--data-dir DIR]
 
 Runs every component in the foreground until interrupted (Ctrl-C stops cleanly).`,
@@ -166,10 +174,17 @@ function runningPid(cfg: CloudConfig): number | undefined {
   }
 }
 
-async function cmdUp(cfg: CloudConfig, o: { profile?: string; noCredentials?: boolean }): Promise<string> {
+async function cmdUp(cfg: CloudConfig, o: { profile?: string; noCredentials?: boolean; noNode?: boolean }): Promise<string> {
   const init = await initCloud(cfg);
   const lines: string[] = [];
   if (init.created) lines.push(`Initialised a new cloud in ${cfg.dataDir} (account eucalyptus ${init.account.accountId}).`);
+  const why = o.noNode ? 'not asked for (--no-node)' : nodeUnavailableReason();
+  if (why === false) {
+    const img = await ensureDefaultImage(cfg, (p) => console.log(`  image [${p.step}/${p.total}] ${p.message}`));
+    lines.push(`Default guest image: ${img.cached ? 'cached' : 'built'} (kernel ${img.kernelVersion}) in ${img.dir}.`);
+  } else {
+    lines.push(`No node controller on this host: ${why}. The APIs work; instances cannot launch here.`);
+  }
   const health = `http://${cfg.host}:${cfg.ports.clc}/healthz`;
   const existing = runningPid(cfg);
   if (existing) {
@@ -179,7 +194,7 @@ async function cmdUp(cfg: CloudConfig, o: { profile?: string; noCredentials?: bo
     mkdirSync(logDir, { recursive: true });
     const out = openSync(join(logDir, 'euca.log'), 'a');
     const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'euca');
-    const child = spawn(bin, ['run', '--data-dir', cfg.dataDir], { detached: true, stdio: ['ignore', out, out], env: process.env });
+    const child = spawn(bin, ['run', '--data-dir', cfg.dataDir, ...(o.noNode ? ['--no-node'] : [])], { detached: true, stdio: ['ignore', out, out], env: process.env });
     child.unref();
     writeFileSync(pidFile(cfg), String(child.pid));
     if (!(await waitHealthy(health, 120_000, child))) {
@@ -189,17 +204,30 @@ async function cmdUp(cfg: CloudConfig, o: { profile?: string; noCredentials?: bo
   }
   const e = endpointsFor(cfg.host, cfg.ports);
   lines.push('Endpoints:', `  EC2 ${e.ec2}`, `  IAM ${e.iam}`, `  STS ${e.sts}`, `  S3  ${e.s3}`);
+  if (why === false) lines.push(`Instances: aws --profile ${o.profile ?? 'euca'} ec2 describe-images  (the default image is registered once the node is up)`);
   if (!o.noCredentials) lines.push(await cmdCredentials(cfg, { ...(o.profile ? { profile: o.profile } : {}) }));
   return lines.join('\n');
 }
 
-async function cmdRun(cfg: CloudConfig): Promise<void> {
-  await initCloud(cfg);
+async function cmdRun(cfg: CloudConfig, o: { noNode?: boolean } = {}): Promise<void> {
+  const init = await initCloud(cfg);
   const log = createLogger('euca');
   const cloud = await startCloud(cfg, { log });
+  let node: LocalNode | undefined;
+  const why = o.noNode ? 'not asked for' : nodeUnavailableReason();
+  if (why === false) {
+    try {
+      const img = await ensureDefaultImage(cfg, (p) => log.info(p, 'building the default guest image'));
+      node = await startLocalNode(cfg, cloud.compute, init.account.accountId, log, img);
+    } catch (e) {
+      log.error({ err: e }, 'the node controller did not start; the APIs keep running, instances cannot launch');
+    }
+  } else {
+    log.warn({ why }, 'no node controller on this host');
+  }
   const stop = (sig: string) => {
     log.info({ sig }, 'stopping');
-    cloud.stop().then(() => process.exit(0), () => process.exit(1));
+    (node ? node.close() : Promise.resolve()).then(() => cloud.stop()).then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -256,7 +284,7 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' }, 'data-dir': { type: 'string' }, 'db-url': { type: 'string' },
       region: { type: 'string' }, host: { type: 'string' }, profile: { type: 'string' }, account: { type: 'string' },
       user: { type: 'string' }, out: { type: 'string' }, 'aws-cli': { type: 'string' }, recursive: { type: 'boolean' }, clear: { type: 'boolean' },
-      'no-credentials': { type: 'boolean' }, foreground: { type: 'boolean' }, zone: { type: 'string' },
+      'no-credentials': { type: 'boolean' }, foreground: { type: 'boolean' }, 'no-node': { type: 'boolean' }, force: { type: 'boolean' }, zone: { type: 'string' },
     },
   });
   if (values.help || !cmd || cmd === 'help') {
@@ -278,14 +306,20 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'up':
       if (values.foreground) {
-        await cmdRun(cfg);
+        await cmdRun(cfg, { noNode: values['no-node'] ?? false });
         return 0;
       }
-      console.log(await cmdUp(cfg, { ...(values.profile ? { profile: values.profile } : {}), noCredentials: values['no-credentials'] ?? false }));
+      console.log(await cmdUp(cfg, { ...(values.profile ? { profile: values.profile } : {}), noCredentials: values['no-credentials'] ?? false, noNode: values['no-node'] ?? false }));
       return 0;
     case 'run':
-      await cmdRun(cfg);
+      await cmdRun(cfg, { noNode: values['no-node'] ?? false });
       return 0;
+    case 'image': {
+      if (positionals[0] !== 'build') throw new UsageError(help('image'));
+      const img = await ensureDefaultImage(cfg, (p) => console.log(`[${p.step}/${p.total}] ${p.message}`), values.force ?? false);
+      console.log(`${img.cached ? 'Up to date' : 'Built'}: kernel ${img.kernelVersion}\n  kernel  ${img.kernel}\n  ramdisk ${img.ramdisk}\n  rootfs  ${img.rootfs}${img.disk ? `\n  disk    ${img.disk}` : ''}`);
+      return 0;
+    }
     case 'down':
       console.log(await cmdDown(cfg));
       return 0;
