@@ -60,6 +60,12 @@ export interface BlobHandle {
 export interface BlobStore {
   /** Streams `source` into a new durable blob. On any error nothing is left behind. */
   write(source: AsyncIterable<Uint8Array>, opts?: BlobWriteOptions): Promise<BlobWriteResult>;
+  /**
+   * Stores a small, already verified byte string durably with group commit: writes arriving together share one pack
+   * file and one fsync. Returns its blob id. Space of deleted packed blobs comes back when `collectGarbage` finds
+   * a pack no row references any more.
+   */
+  writeSmall?(data: Buffer): Promise<string>;
   /** Opens a blob for reading; throws if it does not exist. `size` (known from the database) saves a stat. */
   open(blobId: string, size?: number): Promise<BlobHandle>;
   /** Removes a blob; removing a missing blob is not an error. */
@@ -73,6 +79,16 @@ export interface BlobStore {
 }
 
 const ID = /^[0-9a-f]{32}$/;
+/** A blob inside a pack file: `<pack id>.<offset>.<length>`. */
+const PACKED = /^([0-9a-f]{32})\.(\d{1,15})\.(\d{1,15})$/;
+/** Most blobs one pack takes (writev's iovec limit is 1024). */
+const PACK_BATCH = 512;
+
+/** The file a blob id lives in: itself, or its pack. */
+export function blobFileId(blobId: string): string {
+  const m = PACKED.exec(blobId);
+  return m ? m[1]! : blobId;
+}
 const BATCH = 1 << 20; // write in ~1 MiB batches
 /** Start writing back every this many bytes while the upload continues, so the final fsync finds little to do. */
 const SYNC_EVERY = 32 << 20;
@@ -111,7 +127,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   pathOf(blobId: string): string {
-    if (!ID.test(blobId)) throw new Error(`bad blob id ${blobId}`);
+    if (!ID.test(blobId)) throw new Error(`bad blob id ${blobId}${PACKED.test(blobId) ? ' (a packed small object has no file of its own)' : ''}`);
     return join(this.blobDir, blobId.slice(0, 2), blobId);
   }
 
@@ -186,9 +202,59 @@ export class FsBlobStore implements BlobStore {
     return { blobId, size, md5: md5.digest('hex'), ...(sha ? { sha256: sha.digest('hex') } : {}), checksums };
   }
 
+  private readonly packQueue: { data: Buffer; resolve: (id: string) => void; reject: (e: unknown) => void }[] = [];
+  private packing = false;
+
+  async writeSmall(data: Buffer): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      this.packQueue.push({ data, resolve, reject });
+      if (!this.packing) void this.flushPacks();
+    });
+  }
+
+  /** Group commit: whatever queued while the previous pack was being synced goes into the next pack. */
+  private async flushPacks(): Promise<void> {
+    this.packing = true;
+    try {
+      while (this.packQueue.length) {
+        const batch = this.packQueue.splice(0, PACK_BATCH);
+        const packId = randomBytes(16).toString('hex');
+        const tmp = join(this.tmpDir, `${packId}.part`);
+        try {
+          const fh = await open(tmp, 'wx', 0o600);
+          try {
+            await fh.writev(batch.map((b) => b.data));
+            await fh.sync();
+          } finally {
+            await fh.close();
+          }
+          const sub = join(this.blobDir, packId.slice(0, 2));
+          if (!this.made.has(sub)) {
+            await mkdir(sub, { recursive: true });
+            this.made.add(sub);
+          }
+          await rename(tmp, this.pathOf(packId));
+          await this.fsyncDir(sub);
+          let off = 0;
+          for (const b of batch) {
+            b.resolve(`${packId}.${off}.${b.data.length}`);
+            off += b.data.length;
+          }
+        } catch (e) {
+          await unlink(tmp).catch(() => undefined);
+          for (const b of batch) b.reject(e);
+        }
+      }
+    } finally {
+      this.packing = false;
+    }
+  }
+
   async open(blobId: string, knownSize?: number): Promise<BlobHandle> {
-    const fh = await open(this.pathOf(blobId), 'r');
-    const size = knownSize ?? (await fh.stat()).size;
+    const packed = PACKED.exec(blobId);
+    const fh = await open(this.pathOf(packed ? packed[1]! : blobId), 'r');
+    const base = packed ? Number(packed[2]) : 0;
+    const size = packed ? Number(packed[3]) : knownSize ?? (await fh.stat()).size;
     let closed = false;
     const close = async () => {
       if (closed) return;
@@ -198,14 +264,17 @@ export class FsBlobStore implements BlobStore {
     return {
       size,
       close,
-      read: async (buffer, position, length = buffer.length) => (await fh.read(buffer, 0, length, position)).bytesRead,
+      read: async (buffer, position, length = buffer.length) => {
+        const n = Math.min(length, size - position);
+        return n <= 0 ? 0 : (await fh.read(buffer, 0, n, base + position)).bytesRead;
+      },
       readAll: async (start = 0, end = size - 1) => {
         try {
           const len = Math.max(end - start + 1, 0);
           const buf = Buffer.allocUnsafe(len);
           let off = 0;
           while (off < len) {
-            const { bytesRead } = await fh.read(buf, off, len - off, start + off);
+            const { bytesRead } = await fh.read(buf, off, len - off, base + start + off);
             if (bytesRead === 0) break;
             off += bytesRead;
           }
@@ -221,12 +290,13 @@ export class FsBlobStore implements BlobStore {
           void fh.close();
           return Readable.from([]);
         }
-        return createReadStream('', { fd: fh, start, end, highWaterMark: 1 << 20, autoClose: true });
+        return createReadStream('', { fd: fh, start: base + start, end: base + Math.min(end, size - 1), highWaterMark: 1 << 20, autoClose: true });
       },
     };
   }
 
   async delete(blobId: string): Promise<void> {
+    // packed blobs share their file: it goes when collectGarbage finds the pack unreferenced
     if (!ID.test(blobId)) return;
     await unlink(this.pathOf(blobId)).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;

@@ -292,3 +292,34 @@ test('lifecycle: expires current objects, noncurrent versions, old uploads', asy
     await close();
   }
 });
+
+test('packed small objects: group commit, reads and ranges, space back when the pack is unreferenced', async () => {
+  const { w, dir, close } = await setup();
+  try {
+    await w.createBucket(alice, 'bk-pack', 'r', []);
+    const datas = Array.from({ length: 40 }, (_, i) => Buffer.from(`small object number ${i} `.repeat(i + 1)));
+    const ids = await Promise.all(datas.map((d) => w.blobs.writeSmall!(d)));
+    const packs = new Set(ids.map((id) => id.split('.')[0]));
+    assert.ok(packs.size < ids.length, 'concurrent small writes share pack files');
+    assert.equal(blobCount(dir), packs.size);
+    for (let i = 0; i < ids.length; i++) {
+      const obj: NewObject = { owner: alice, size: datas[i]!.length, etag: 'e', headers: {}, metadata: {}, checksums: { values: {} }, blobs: [{ id: ids[i]!, size: datas[i]!.length }], acl: [], tagging: null };
+      await w.commitObject('bk-pack', `k${i}`, obj);
+    }
+    for (let i = 0; i < ids.length; i += 7) assert.deepEqual(await read(w, 'bk-pack', `k${i}`), datas[i]);
+    const h = await w.blobs.open(ids[5]!);
+    const part: Buffer[] = [];
+    for await (const c of h.stream(3, 9)) part.push(c as Buffer);
+    assert.deepEqual(Buffer.concat(part), datas[5]!.subarray(3, 10));
+    const h2 = await w.blobs.open(ids[6]!);
+    assert.deepEqual(await h2.readAll(2, 4), datas[6]!.subarray(2, 5));
+    // delete all but one object: only packs with no live object go
+    for (let i = 1; i < ids.length; i++) await w.deleteObject('bk-pack', `k${i}`, alice);
+    assert.equal(blobCount(dir), packs.size);
+    await w.collectGarbage(0);
+    assert.equal(blobCount(dir), 1);
+    assert.deepEqual(await read(w, 'bk-pack', 'k0'), datas[0]);
+  } finally {
+    await close();
+  }
+});

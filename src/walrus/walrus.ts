@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { AwsError } from '../shared/index.js';
-import type { BlobStore } from './blobstore.js';
+import { blobFileId, type BlobStore } from './blobstore.js';
 import type { WalrusTables, ObjectTable, BucketTable, UploadTable } from './schema.js';
 import {
   multipartEtag, successor, validateBucketName,
@@ -20,6 +20,8 @@ export interface WalrusOptions {
   minPartSize?: number;
   /** Largest part number (S3: 10000). */
   maxParts?: number;
+  /** Objects up to this size are stored in shared pack files with group commit (`BlobStore.writeSmall`); 0 = never. */
+  packUpTo?: number;
   now?: () => number;
 }
 
@@ -194,6 +196,7 @@ export class Walrus {
   readonly blobs: BlobStore;
   readonly minPartSize: number;
   readonly maxParts: number;
+  readonly packUpTo: number;
   private readonly now: () => number;
   private readonly locks = new KeyedMutex();
   private readonly bucketCache = new Map<string, Bucket>();
@@ -204,6 +207,7 @@ export class Walrus {
     this.blobs = blobs;
     this.minPartSize = opts.minPartSize ?? 5 * 1024 * 1024;
     this.maxParts = opts.maxParts ?? 10000;
+    this.packUpTo = blobs.writeSmall ? (opts.packUpTo ?? 0) : 0;
     this.now = opts.now ?? Date.now;
   }
 
@@ -216,13 +220,21 @@ export class Walrus {
   /** Startup recovery: removes temporary files and blobs no row references. Run before serving. */
   async recover(): Promise<{ tempFiles: number; orphanBlobs: number }> {
     const tempFiles = await this.blobs.sweepTemp();
+    const orphanBlobs = await this.collectGarbage(0);
+    return { tempFiles, orphanBlobs };
+  }
+
+  /**
+   * Removes blob files (and pack files) no row references, older than `minAgeMs` (younger ones may be about to
+   * be committed). Run at startup with 0, and periodically to give back the space of deleted packed small objects.
+   */
+  async collectGarbage(minAgeMs = 10 * 60_000): Promise<number> {
     const refs = new Set<string>();
     for (const r of await this.db.selectFrom('walrus_objects').select('blobs').execute()) {
-      for (const b of JSON.parse(r.blobs) as BlobRef[]) refs.add(b.id);
+      for (const b of JSON.parse(r.blobs) as BlobRef[]) refs.add(blobFileId(b.id));
     }
-    for (const r of await this.db.selectFrom('walrus_parts').select('blob_id').execute()) refs.add(r.blob_id);
-    const orphanBlobs = await this.blobs.collectGarbage((id) => refs.has(id), 0);
-    return { tempFiles, orphanBlobs };
+    for (const r of await this.db.selectFrom('walrus_parts').select('blob_id').execute()) refs.add(blobFileId(r.blob_id));
+    return this.blobs.collectGarbage((id) => refs.has(id), minAgeMs);
   }
 
   private async deleteBlobs(ids: Iterable<string>): Promise<void> {

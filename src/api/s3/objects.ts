@@ -6,6 +6,7 @@
 import { pipeline } from 'node:stream/promises';
 import { AwsError } from '../../shared/index.js';
 import { createChecksum } from '../../auth/sigv4/index.js';
+import { createHash } from 'node:crypto';
 import type { BlobHandle, BlobWriteResult, Checksummer, ObjectVersion } from '../../walrus/index.js';
 import type { S3Context } from './context.js';
 
@@ -79,9 +80,34 @@ export async function receiveBody(ctx: S3Context, opts: { maxSize?: number; chec
   const { algos, expected } = requestedChecksums(ctx, opts.checksumAlgorithm);
   const checksums: Record<string, Checksummer> = {};
   for (const a of algos) checksums[a] = FACTORIES[a]!();
-  const r = await ctx.blobs.write(ctx.body(), {
-    checksums, sha256: ctx.bodyCheck.kind === 'sha256', maxSize: opts.maxSize ?? 5 * 1024 ** 4,
-  });
+  const packUpTo = ctx.walrus.packUpTo;
+  let r: BlobWriteResult;
+  let pending: Buffer | undefined;
+  if (packUpTo > 0 && ctx.contentLength !== undefined && ctx.contentLength <= packUpTo) {
+    // small object: verified in memory, then stored with group commit
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const c of ctx.body()) {
+      n += c.length;
+      if (n > packUpTo) throw new AwsError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
+      parts.push(Buffer.from(c.buffer, c.byteOffset, c.length));
+    }
+    const buf = Buffer.concat(parts);
+    const sums: Record<string, string> = {};
+    for (const [a, c] of Object.entries(checksums)) {
+      c.update(buf);
+      sums[a] = c.digest();
+    }
+    r = {
+      blobId: '', size: buf.length, md5: createHash('md5').update(buf).digest('hex'), checksums: sums,
+      ...(ctx.bodyCheck.kind === 'sha256' ? { sha256: createHash('sha256').update(buf).digest('hex') } : {}),
+    };
+    pending = buf;
+  } else {
+    r = await ctx.blobs.write(ctx.body(), {
+      checksums, sha256: ctx.bodyCheck.kind === 'sha256', maxSize: opts.maxSize ?? 5 * 1024 ** 4,
+    });
+  }
   try {
     if (ctx.contentLength !== undefined && r.size !== ctx.contentLength) {
       throw new AwsError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
@@ -104,9 +130,10 @@ export async function receiveBody(ctx: S3Context, opts: { maxSize?: number; chec
       }
     }
   } catch (e) {
-    await ctx.blobs.delete(r.blobId);
+    if (!pending) await ctx.blobs.delete(r.blobId);
     throw e;
   }
+  if (pending) r.blobId = await ctx.blobs.writeSmall!(pending);
   return { ...r, verified: r.checksums };
 }
 

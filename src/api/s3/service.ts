@@ -28,7 +28,11 @@ export interface WalrusServiceOptions {
   lifecycleIntervalMs?: number;
   /** Smallest non-last multipart part (default 5 MiB). */
   minPartSize?: number;
+  /** Objects up to this many bytes go into shared pack files with group commit (default 64 KiB; 0 = one file each). */
+  packUpTo?: number;
   allowSigV2?: boolean;
+  /** How often unreferenced blob and pack files are removed (default 15 min). */
+  gcIntervalMs?: number;
 }
 
 export interface WalrusService {
@@ -45,7 +49,7 @@ export interface WalrusService {
 export async function openWalrusService(o: WalrusServiceOptions): Promise<WalrusService> {
   const log = o.log ?? silentLogger();
   const blobs = await FsBlobStore.create(o.dir);
-  const walrus = new Walrus(o.db, blobs, o.minPartSize !== undefined ? { minPartSize: o.minPartSize } : {});
+  const walrus = new Walrus(o.db, blobs, { packUpTo: o.packUpTo ?? 64 * 1024, ...(o.minPartSize !== undefined ? { minPartSize: o.minPartSize } : {}) });
   const recovered = await walrus.recover();
   if (recovered.tempFiles || recovered.orphanBlobs) log.info(recovered, 'walrus startup sweep');
   const handler = createS3Handler({
@@ -67,6 +71,11 @@ export async function openWalrusService(o: WalrusServiceOptions): Promise<Walrus
     }, interval);
     timer.unref();
   }
+  // give back the space of deleted packed small objects
+  const gcTimer = setInterval(() => {
+    walrus.collectGarbage().then((n) => { if (n) log.info({ removed: n }, 'walrus blob garbage collected'); }, (e: unknown) => log.error({ err: e }, 'walrus gc failed'));
+  }, o.gcIntervalMs ?? 15 * 60_000);
+  gcTimer.unref();
   const servers: Server[] = [];
   return {
     walrus, handler, recovered,
@@ -81,6 +90,7 @@ export async function openWalrusService(o: WalrusServiceOptions): Promise<Walrus
     }),
     close: async () => {
       if (timer) clearInterval(timer);
+      clearInterval(gcTimer);
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
     },
   };
