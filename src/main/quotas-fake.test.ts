@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EC2Client, RunInstancesCommand, TerminateInstancesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { EC2Client, RunInstancesCommand, TerminateInstancesCommand, DescribeInstancesCommand, StopInstancesCommand, StartInstancesCommand } from '@aws-sdk/client-ec2';
 import { startTestCloud, type TestCloud } from './testing.js';
 import { internalSecret } from './compute.js';
 import { startNodeController, type NodeController } from '../nc/index.js';
@@ -55,4 +55,33 @@ test('an account allowed 2 instances: MaxCount is trimmed to 2, a third launch f
   assert.equal(third.Instances?.length, 1, 'a terminated instance no longer counts');
   const live = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running'] }] }))).Reservations!.flatMap((x) => x.Instances!);
   assert.equal(live.length, 2);
+});
+
+async function waitState(ids: string[], state: string): Promise<void> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    await cloud.compute.service.reconcile();
+    const list = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }))).Reservations!.flatMap((x) => x.Instances!);
+    if (list.every((i) => i.State!.Name === state)) return;
+    if (Date.now() > end) assert.fail(`not ${state}: ${JSON.stringify(list.map((i) => i.State?.Name))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('active-instances quota: a stopped instance may not start while the running ones fill the quota', async () => {
+  const acct = (await cloud.iam.getAccount('limited')).accountId;
+  // clean slate: terminate what the previous test left running
+  const left = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running'] }] }))).Reservations!.flatMap((x) => x.Instances!).map((i) => i.InstanceId!);
+  if (left.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: left }));
+  await setAccountQuotas(cloud.directory, acct, parseQuotaArgs(['instances=3', 'active-instances=1']));
+  const a = (await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1 }))).Instances![0]!.InstanceId!;
+  await waitState([a], 'running');
+  await ec2.send(new StopInstancesCommand({ InstanceIds: [a] }));
+  await waitState([a], 'stopped');
+  const b = (await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1 }))).Instances![0]!.InstanceId!;
+  const e = await ec2.send(new StartInstancesCommand({ InstanceIds: [a] })).catch((x: Error) => x);
+  assert.equal((e as Error).name, 'InstanceLimitExceeded');
+  assert.match((e as Error).message, /ec2:quota-vminstanceactivenumber: 1/);
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [b] }));
+  await ec2.send(new StartInstancesCommand({ InstanceIds: [a] }));
 });

@@ -17,9 +17,29 @@ const ACTIVE = ['pending', 'running'];
 
 export function withEc2Quotas(handlers: HandlerTable, deps: { authz: IamAuthorizer; compute: ComputeService }): HandlerTable {
   const run = handlers.RunInstances;
+  const start = handlers.StartInstances;
   if (!run) return handlers;
   return {
     ...handlers,
+    // starting stopped instances makes them active again: the running-instance quota applies (the limit is the one
+    // set on ec2:RunInstances, as Eucalyptus keeps it)
+    ...(start ? {
+      StartInstances: {
+        ...(start.authz ? { authz: start.authz } : {}),
+        handle: async (input: { InstanceIds?: string[] }, ctx) => {
+          const limit = (await deps.authz.limits(ctx, 'ec2:RunInstances'))['ec2:quota-vminstanceactivenumber'];
+          if (limit && input.InstanceIds?.length) {
+            const live = await deps.compute.instances.list(ctx.principal.accountId, { states: LIVE });
+            const active = live.filter((i) => ACTIVE.includes(i.state)).length;
+            const waking = live.filter((i) => input.InstanceIds!.includes(i.instanceId) && !ACTIVE.includes(i.state)).length;
+            if (active + waking > limit.limit) {
+              throw new AwsError('InstanceLimitExceeded', `Your quota allows for ${Math.max(0, limit.limit - active)} more running instance(s). You requested ${waking} (limit ${limit.key}: ${limit.limit}).`);
+            }
+          }
+          return start.handle(input, ctx);
+        },
+      },
+    } : {}),
     RunInstances: {
       ...(run.authz ? { authz: run.authz } : {}),
       handle: async (input: { InstanceType?: string; MinCount?: number; MaxCount?: number }, ctx) => {
