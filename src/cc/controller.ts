@@ -210,8 +210,9 @@ export class ClusterController {
     this.addresses = release(this.addresses, [instanceId]);
   }
 
+  /** A node is schedulable while it answers, or failed its polls for less than 30 s (a slow poll is not an outage). */
   private healthy(n: NodeEntry): boolean {
-    return n.enabled && !!n.resources && n.message === undefined;
+    return n.enabled && !!n.resources && (n.message === undefined || this.now() - n.lastSeen < 30_000);
   }
 
   // ------------------------------------------------------------------ capacity
