@@ -70,6 +70,14 @@ export class NodeNetwork {
   private state!: NetState;
   private readonly statePath: string;
   private readonly mdPort: number;
+  /** Mutations run one at a time (the state file and the hosts file are rewritten whole). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
 
   constructor(private readonly opts: NodeNetworkOptions) {
     if (!/^[A-Za-z0-9_.-]{1,40}$/.test(opts.netns)) throw new Error(`bad namespace name ${opts.netns}`);
@@ -193,6 +201,10 @@ export class NodeNetwork {
 
   /** Adds the DHCP entry and the persistent tap (on br0) of an instance. Idempotent. */
   async addInstance(e: { mac: string; ip: string; name: string; tap: string }): Promise<void> {
+    return this.serial(() => this.addInstanceNow(e));
+  }
+
+  private async addInstanceNow(e: { mac: string; ip: string; name: string; tap: string }): Promise<void> {
     this.state.hosts = this.state.hosts.filter((h) => h.mac !== e.mac && h.ip !== e.ip);
     this.state.hosts.push({ mac: e.mac, ip: e.ip, name: e.name });
     await this.save();
@@ -221,6 +233,10 @@ export class NodeNetwork {
 
   /** Removes the tap and the DHCP entry. Idempotent. */
   async removeInstance(e: { mac: string; tap: string }): Promise<void> {
+    return this.serial(() => this.removeInstanceNow(e));
+  }
+
+  private async removeInstanceNow(e: { mac: string; tap: string }): Promise<void> {
     await run('ip', ['-n', this.opts.netns, 'link', 'del', e.tap]).catch(() => undefined);
     const before = this.state.hosts.length;
     this.state.hosts = this.state.hosts.filter((h) => h.mac !== e.mac);

@@ -46,11 +46,13 @@ export function buildQemuArgs(spec: VmSpec, paths: VmPaths, accel: Accel): strin
   a.push('-chardev', `file,id=con0,path=${paths.console},append=on`, '-serial', 'chardev:con0');
   spec.nics.forEach((n, i) => {
     a.push('-netdev', `tap,id=net${i},ifname=${n.tap},script=no,downscript=no`);
-    a.push('-device', `virtio-net-pci,netdev=net${i},mac=${n.mac},id=nic${i}`);
+    // romfile= : no iPXE option ROM (guests never network-boot; saves memory and BIOS time)
+    a.push('-device', `virtio-net-pci,netdev=net${i},mac=${n.mac},id=nic${i},romfile=`);
   });
   if (spec.root && paths.rootOverlay) {
     a.push('-blockdev', `driver=qcow2,node-name=root0,file.driver=file,file.filename=${paths.rootOverlay}`);
-    a.push('-device', 'virtio-blk-pci,drive=root0,id=rootdisk,bootindex=0');
+    // without a kernel the BIOS boots the disk (with -kernel, QEMU owns boot index 0 itself)
+    a.push('-device', `virtio-blk-pci,drive=root0,id=rootdisk${spec.kernel ? '' : ',bootindex=0'}`);
   }
   a.push('-object', 'rng-random,id=rng0,filename=/dev/urandom', '-device', 'virtio-rng-pci,rng=rng0');
   a.push('-qmp', `unix:${paths.qmp},server=on,wait=off`);

@@ -23,14 +23,15 @@ test('argv: direct kernel boot with root overlay, tap in a namespace (exact)', (
       '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
       '-kernel', '/img/vmlinuz', '-initrd', '/img/initrd.gz', '-append', 'console=ttyS0 panic=-1 loglevel=4 root=/dev/vda',
       '-chardev', 'file,id=con0,path=/s/console.log,append=on', '-serial', 'chardev:con0',
-      '-netdev', 'tap,id=net0,ifname=tap1,script=no,downscript=no', '-device', 'virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01,id=nic0',
-      '-blockdev', 'driver=qcow2,node-name=root0,file.driver=file,file.filename=/s/root.qcow2', '-device', 'virtio-blk-pci,drive=root0,id=rootdisk,bootindex=0',
+      '-netdev', 'tap,id=net0,ifname=tap1,script=no,downscript=no', '-device', 'virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01,id=nic0,romfile=',
+      '-blockdev', 'driver=qcow2,node-name=root0,file.driver=file,file.filename=/s/root.qcow2', '-device', 'virtio-blk-pci,drive=root0,id=rootdisk',
       '-object', 'rng-random,id=rng0,filename=/dev/urandom', '-device', 'virtio-rng-pci,rng=rng0',
       '-qmp', 'unix:/s/qmp.sock,server=on,wait=off'],
   });
   const kvm = buildQemuCommand({ id: 'i-00000002', cores: 2, memoryMiB: 256, root: { path: '/d.qcow2', format: 'qcow2' }, nics: [] }, { console: '/c', qmp: '/q', rootOverlay: '/o' }, 'kvm');
   assert.equal(kvm.cmd, 'qemu-system-x86_64');
   assert.ok(kvm.args.includes('host') && !kvm.args.includes('-kernel'));
+  assert.ok(kvm.args.includes('virtio-blk-pci,drive=root0,id=rootdisk,bootindex=0'), 'disk boot without a kernel');
 });
 
 const skip = vmTestSkipReason();
