@@ -200,6 +200,12 @@ export class Walrus {
   private readonly now: () => number;
   private readonly locks = new KeyedMutex();
   private readonly bucketCache = new Map<string, Bucket>();
+  /**
+   * Latest version per key, cached: this process is the only writer, and every change goes through a method that
+   * calls `invalidate` before and after it commits. Returned versions are shared: callers never mutate them.
+   */
+  private readonly latest = new Map<string, ObjectVersion>();
+  private writeGen = 0;
   private lastSeq = 0;
 
   constructor(db: Kysely<WalrusTables>, blobs: BlobStore, opts: WalrusOptions = {}) {
@@ -332,10 +338,28 @@ export class Walrus {
 
   /** The version asked for, or the latest; throws NoSuchKey/NoSuchVersion. Delete markers are returned as such. */
   async findVersion(bucket: string, key: string, versionId?: string): Promise<ObjectVersion | undefined> {
+    const ck = `${bucket}\n${key}`;
+    if (versionId === undefined) {
+      const hit = this.latest.get(ck);
+      if (hit) return hit;
+    }
+    const gen = this.writeGen;
     let q = this.db.selectFrom('walrus_objects').selectAll().where('bucket', '=', bucket).where('key', '=', key);
     q = versionId === undefined ? q.where('is_latest', '=', 1) : q.where('version_id', '=', versionId);
     const r = await q.executeTakeFirst();
-    return r ? toVersion(r) : undefined;
+    const v = r ? toVersion(r) : undefined;
+    // cache the latest version only when no write happened meanwhile (a write could have made `v` stale)
+    if (versionId === undefined && v && gen === this.writeGen) {
+      if (this.latest.size >= 20_000) this.latest.clear();
+      this.latest.set(ck, v);
+    }
+    return v;
+  }
+
+  /** Forgets the cached latest version of a key; call before and after every change to the key's rows. */
+  private invalidate(bucket: string, key: string): void {
+    this.writeGen++;
+    this.latest.delete(`${bucket}\n${key}`);
   }
 
   /**
@@ -369,6 +393,7 @@ export class Walrus {
   private async insertVersion(trx: Transaction<WalrusTables>, bucket: Bucket, v: ObjectVersion): Promise<string[]> {
     // Returns blob ids made unreachable (the replaced 'null' version's bytes).
     const freed: string[] = [];
+    this.invalidate(v.bucket, v.key);
     await trx.updateTable('walrus_objects').set({ is_latest: 0 })
       .where('bucket', '=', v.bucket).where('key', '=', v.key).where('is_latest', '=', 1).execute();
     if (v.versionId === 'null') {
@@ -411,7 +436,12 @@ export class Walrus {
         owner: obj.owner, isLatest: true, deleteMarker: false, size: obj.size, etag: obj.etag, lastModified: this.now(),
         headers: obj.headers, metadata: obj.metadata, checksums: obj.checksums, blobs: obj.blobs, acl: obj.acl, tagging: obj.tagging,
       };
-      const freed = await this.db.transaction().execute((trx) => this.insertVersion(trx, bucket, v));
+      let freed: string[];
+      try {
+        freed = await this.db.transaction().execute((trx) => this.insertVersion(trx, bucket, v));
+      } finally {
+        this.invalidate(bucketName, key);
+      }
       await this.deleteBlobs(freed);
       return v;
     });
@@ -422,8 +452,13 @@ export class Walrus {
     const set: Partial<ObjectTable> = {};
     if (patch.acl) set.acl = JSON.stringify(patch.acl);
     if (patch.tagging !== undefined) set.tagging = patch.tagging === null ? null : JSON.stringify(patch.tagging);
-    await this.db.updateTable('walrus_objects').set(set).where('bucket', '=', bucket).where('key', '=', key)
-      .where('version_id', '=', versionId).execute();
+    this.invalidate(bucket, key);
+    try {
+      await this.db.updateTable('walrus_objects').set(set).where('bucket', '=', bucket).where('key', '=', key)
+        .where('version_id', '=', versionId).execute();
+    } finally {
+      this.invalidate(bucket, key);
+    }
   }
 
   /**
@@ -432,6 +467,17 @@ export class Walrus {
    */
   async deleteObject(bucketName: string, key: string, owner: Owner, versionId?: string): Promise<{ versionId?: string; deleteMarker: boolean }> {
     return this.locks.run(`${bucketName}\n${key}`, async () => {
+      this.invalidate(bucketName, key);
+      try {
+        return await this.deleteObjectLocked(bucketName, key, owner, versionId);
+      } finally {
+        this.invalidate(bucketName, key);
+      }
+    });
+  }
+
+  private async deleteObjectLocked(bucketName: string, key: string, owner: Owner, versionId?: string): Promise<{ versionId?: string; deleteMarker: boolean }> {
+    {
       const bucket = await this.getBucket(bucketName);
       if (versionId !== undefined) {
         const freed = await this.db.transaction().execute(async (trx) => {
@@ -466,7 +512,7 @@ export class Walrus {
       const freed = await this.db.transaction().execute((trx) => this.insertVersion(trx, bucket, marker));
       await this.deleteBlobs(freed);
       return { versionId: marker.versionId, deleteMarker: true };
-    });
+    }
   }
 
   /** Current objects in key order with prefix/delimiter roll-up; `after` is exclusive (a key or common prefix). */
@@ -752,7 +798,7 @@ export class Walrus {
         await trx.deleteFrom('walrus_parts').where('upload_id', '=', uploadId).execute();
         await trx.deleteFrom('walrus_uploads').where('upload_id', '=', uploadId).execute();
         return replaced;
-      });
+      }).finally(() => this.invalidate(bucket, key));
       await this.deleteBlobs([...freed, ...all.filter((p) => !used.has(p.blobId)).map((p) => p.blobId)]);
       return v;
     }));
