@@ -12,6 +12,8 @@ import {
   RebootInstancesCommand, GetConsoleOutputCommand, DescribeInstanceStatusCommand, CreateTagsCommand, DescribeAvailabilityZonesCommand,
   DescribeInstanceAttributeCommand, ModifyInstanceAttributeCommand, ImportKeyPairCommand, type Instance,
 } from '@aws-sdk/client-ec2';
+import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { RegisterImageCommand, DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import { startTestCloud, type TestCloud } from './testing.js';
 import { internalSecret } from './compute.js';
 import { startNodeController, type NodeController } from '../nc/index.js';
@@ -159,4 +161,32 @@ test('ClientToken: the same request returns the same reservation; different argu
   await assert.rejects(ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, ClientToken: 'tok-1', InstanceType: 'c1.medium' })), (e: Error) => e.name === 'IdempotentParameterMismatch');
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [a.Instances![0]!.InstanceId!] }));
   await waitFor([a.Instances![0]!.InstanceId!], 'terminated');
+});
+
+test('RegisterImage from an object uploaded to Walrus: a raw disk runs, a corrupt qcow2 ends terminated with the reason', async () => {
+  const s3 = new S3Client({ endpoint: cloud.endpoints.walrus, region: cloud.config.region, forcePathStyle: true, credentials: cloud.admin, maxAttempts: 1 });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: 'fake-images' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'fake-images', Key: 'good.img', Body: Buffer.alloc(2 * 1024 * 1024) }));
+    const corrupt = Buffer.alloc(64 * 1024, 0xee);
+    corrupt.writeUInt32BE(0x514649fb, 0); // a qcow2 magic followed by garbage
+    await s3.send(new PutObjectCommand({ Bucket: 'fake-images', Key: 'corrupt.qcow2', Body: corrupt }));
+  } finally {
+    s3.destroy();
+  }
+  const good = await ec2.send(new RegisterImageCommand({ Name: 'uploaded-good', ImageLocation: 'fake-images/good.img' }));
+  const bad = await ec2.send(new RegisterImageCommand({ Name: 'uploaded-corrupt', ImageLocation: 'fake-images/corrupt.qcow2' }));
+  assert.match(good.ImageId!, /^emi-/);
+  await assert.rejects(ec2.send(new RegisterImageCommand({ Name: 'missing', ImageLocation: 'fake-images/none.img' })), (e: Error) => e.name === 'InvalidManifest');
+  const d = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: ['uploaded-*'] }] }));
+  assert.deepEqual(d.Images!.map((i) => i.Name).sort(), ['uploaded-corrupt', 'uploaded-good']);
+
+  const ok = await ec2.send(new RunInstancesCommand({ ImageId: good.ImageId!, MinCount: 1, MaxCount: 1 }));
+  const ko = await ec2.send(new RunInstancesCommand({ ImageId: bad.ImageId!, MinCount: 1, MaxCount: 1 }));
+  await waitFor([ok.Instances![0]!.InstanceId!], 'running');
+  const [k] = await waitFor([ko.Instances![0]!.InstanceId!], 'terminated');
+  assert.equal(k!.StateReason!.Code, 'Server.InternalError');
+  assert.match(k!.StateReason!.Message!, /^Server\.InternalError: .*emi-/);
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [ok.Instances![0]!.InstanceId!] }));
+  await waitFor([ok.Instances![0]!.InstanceId!], 'terminated');
 });

@@ -59,7 +59,13 @@ export function walrusObjectAccess(walrus: Walrus, cacheDir: string): ObjectAcce
     async locate(bucket, key) {
       const v = await latest(bucket, key);
       if (!v) throw new Error(`image object ${bucket}/${key} no longer exists`);
-      if (v.blobs.length === 1 && walrus.blobs.pathOf) return { path: walrus.blobs.pathOf(v.blobs[0]!.id) };
+      if (v.blobs.length === 1 && walrus.blobs.pathOf) {
+        try {
+          return { path: walrus.blobs.pathOf(v.blobs[0]!.id) };
+        } catch {
+          // a small object packed with others has no file of its own: copy it out below
+        }
+      }
       mkdirSync(cacheDir, { recursive: true });
       const file = join(cacheDir, `${bucket}-${v.versionId}`.replace(/[^A-Za-z0-9._-]/g, '_'));
       if (!existsSync(file)) {
