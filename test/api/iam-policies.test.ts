@@ -359,3 +359,23 @@ for page in iam.get_paginator('list_groups').paginate(PathPrefix='/paged/', Pagi
 print(json.dumps([pages, names]))`);
   assert.deepEqual(JSON.parse(viaBoto), [4, names]);
 });
+
+test('AWS managed policies: AdministratorAccess and ReadOnlyAccess attach and apply; they cannot be changed', async () => {
+  const { ListPoliciesCommand, GetPolicyVersionCommand, DeletePolicyCommand } = await import('@aws-sdk/client-iam');
+  const admin = iamAs();
+  const ivy = await newUser(admin, 'ivy');
+  await assert.rejects(iamAs(ivy).send(new ListUsersCommand({})), errName('AccessDenied'));
+  const ro = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
+  await admin.send(new AttachUserPolicyCommand({ UserName: 'ivy', PolicyArn: ro }));
+  assert.ok((await iamAs(ivy).send(new ListUsersCommand({}))).Users);
+  await assert.rejects(iamAs(ivy).send(new CreateUserCommand({ UserName: 'x-ivy' })), errName('AccessDenied'));
+  await admin.send(new AttachUserPolicyCommand({ UserName: 'ivy', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' }));
+  await iamAs(ivy).send(new CreateUserCommand({ UserName: 'x-ivy' }));
+  const awsList = await admin.send(new ListPoliciesCommand({ Scope: 'AWS' }));
+  assert.ok(awsList.Policies?.some((p) => p.Arn === ro && p.AttachmentCount === 1));
+  const v = await admin.send(new GetPolicyVersionCommand({ PolicyArn: ro, VersionId: 'v1' }));
+  assert.match(decodeURIComponent(v.PolicyVersion!.Document!), /iam:List\*/);
+  await assert.rejects(admin.send(new DeletePolicyCommand({ PolicyArn: ro })), errName('AccessDenied'));
+  const cli = await aws(cloud.admin, 'iam', 'list-attached-user-policies', '--user-name', 'ivy');
+  assert.deepEqual(JSON.parse(cli.out).AttachedPolicies.map((p: { PolicyName: string }) => p.PolicyName), ['AdministratorAccess', 'ReadOnlyAccess']);
+});

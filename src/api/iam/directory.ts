@@ -214,9 +214,9 @@ export function createIamDirectoryHandlers(deps: IamDirectoryHandlerDeps): Handl
     }),
     ListPolicies: one('iam:ListPolicies', (_i, ctx) => arn(acct(ctx), 'policy', '/', '*'),
       async (i: { Scope?: string; OnlyAttached?: boolean; PathPrefix?: string; Marker?: string; MaxItems?: number }, ctx) => {
-        // no AWS managed policies in this cloud: Scope=AWS lists none
-        const list = i.Scope === 'AWS' ? [] : await dir.listPolicies(acct(ctx), { pathPrefix: i.PathPrefix ?? '/', onlyAttached: i.OnlyAttached === true });
-        const { page, ...rest } = pageItems(list, i, (p) => p.name.toLowerCase());
+        const scope = i.Scope === 'AWS' || i.Scope === 'Local' ? i.Scope : 'All';
+        const list = await dir.listPolicies(acct(ctx), { pathPrefix: i.PathPrefix ?? '/', onlyAttached: i.OnlyAttached === true, scope });
+        const { page, ...rest } = pageItems(list, i, (p) => `${p.accountId === 'aws' ? '0' : '1'}:${p.name.toLowerCase()}`);
         return { Policies: page.map((p) => policyOut(p)), ...rest };
       }),
     DeletePolicy: one('iam:DeletePolicy', (i: { PolicyArn: string }) => i.PolicyArn, async (i: { PolicyArn: string }, ctx) => {

@@ -38,11 +38,12 @@ async function sessionPolicy(dir: IamDirectory, accountId: string, inline: strin
   }
   for (const a of arns) {
     const arn = String(a.arn ?? '');
-    const m = /^arn:aws:iam::(\d{12}):policy\//.exec(arn);
+    const m = /^arn:aws:iam::(\d{12}|aws):policy\//.exec(arn);
     if (!m) throw new AwsError('InvalidParameterValue', `${arn} is not a valid policy ARN.`);
-    const p = await dir.getPolicy(m[1] === accountId ? accountId : m[1]!, arn).catch(() => undefined);
+    const owner = m[1] === 'aws' ? accountId : m[1]!;
+    const p = await dir.getPolicy(owner, arn).catch(() => undefined);
     if (!p) throw new AwsError('InvalidParameterValue', `Policy ${arn} does not exist or is not attachable.`);
-    add((await dir.getPolicyVersion(p.accountId, arn, p.defaultVersionId)).document);
+    add((await dir.getPolicyVersion(owner, arn, p.defaultVersionId)).document);
   }
   return JSON.stringify({ Version: '2012-10-17', Statement: statements });
 }

@@ -113,7 +113,24 @@ test('managed policies: versions, default, attachments, entities, delete rules',
     await assert.rejects(dir.deletePolicy(acct, p.arn), code('DeleteConflict'), 'non-default versions first');
     for (const v of ['v2', 'v3', 'v4']) await dir.deletePolicyVersion(acct, p.arn, v);
     await dir.deletePolicy(acct, p.arn);
-    assert.deepEqual(await dir.listPolicies(acct), []);
+    assert.deepEqual(await dir.listPolicies(acct, { scope: 'Local' }), []);
+
+    // AWS managed policies: listed, readable, attachable, immutable
+    const admin = 'arn:aws:iam::aws:policy/AdministratorAccess';
+    assert.ok((await dir.listPolicies(acct, { scope: 'AWS' })).some((x) => x.arn === admin));
+    assert.equal((await dir.getPolicyVersion(acct, admin, 'v1')).isDefault, true);
+    await assert.rejects(dir.getPolicy(acct, 'arn:aws:iam::aws:policy/NoSuchPolicy'), code('NoSuchEntity'));
+    await assert.rejects(dir.deletePolicy(acct, admin), code('AccessDenied'));
+    await assert.rejects(dir.createPolicyVersion(acct, admin, allowS3), code('AccessDenied'));
+    await dir.attachPolicy(acct, 'user', 'alice', admin);
+    assert.equal((await dir.getPolicy(acct, admin)).attachmentCount, 1);
+    assert.deepEqual((await dir.listAttachedPolicies(acct, 'user', 'alice')).map((x) => x.arn), [admin]);
+    assert.deepEqual((await dir.listEntitiesForPolicy(acct, admin)).users.map((x) => x.name), ['alice']);
+    const alice = await store.getUser(acct, 'alice');
+    assert.ok((await dir.userPolicyDocuments(alice.userId)).some((x) => x.name === admin));
+    await assert.rejects(dir.assertUserDeletable(acct, 'alice'), code('DeleteConflict'));
+    await dir.detachPolicy(acct, 'user', 'alice', admin);
+    await dir.assertUserDeletable(acct, 'alice');
   } finally {
     await d.close();
   }

@@ -7,12 +7,12 @@
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { AwsError} from '../../shared/index.js';
-import { iamUniqueId } from '../../shared/index.js';
+import { AwsError, iamUniqueId } from '../../shared/index.js';
 import { parsePolicy, type PolicyKind } from '../../auth/policy/index.js';
 import type { IamCoreTables } from './schema.js';
 import type { EntityKind, IamPolicyTables, PolicyOwnerKind, TaggedKind } from './policy-schema.js';
 import { ADMIN_USER, CLOUD_ADMIN_ACCOUNT, iamError, validatePath } from './store.js';
+import { AWS_MANAGED_POLICIES, awsManagedPolicy, isAwsPolicyArn, type AwsManagedPolicy } from './aws-managed.js';
 
 export type IamDb = Kysely<IamCoreTables & IamPolicyTables>;
 
@@ -303,7 +303,8 @@ export class IamDirectory {
   private async assertNoPolicies(kind: EntityKind, id: string): Promise<void> {
     const inline = await this.db.selectFrom('iam_inline_policies').select('name').where('owner_kind', '=', kind).where('owner_id', '=', id).executeTakeFirst();
     const attached = await this.db.selectFrom('iam_policy_attachments').select('policy_id').where('entity_kind', '=', kind).where('entity_id', '=', id).executeTakeFirst();
-    if (inline || attached) throw conflict('Cannot delete entity, must delete policies first.');
+    const awsAttached = await this.db.selectFrom('iam_aws_policy_attachments').select('policy_name').where('entity_kind', '=', kind).where('entity_id', '=', id).executeTakeFirst();
+    if (inline || attached || awsAttached) throw conflict('Cannot delete entity, must delete policies first.');
   }
 
   /** AWS's DeleteUser preconditions beyond access keys: no login profile, policies or group memberships. */
@@ -323,6 +324,7 @@ export class IamDirectory {
     await this.db.deleteFrom('iam_tags').where('entity_kind', '=', 'user').where('entity_id', '=', userId).execute();
     await this.db.deleteFrom('iam_inline_policies').where('owner_kind', '=', 'user').where('owner_id', '=', userId).execute();
     await this.db.deleteFrom('iam_policy_attachments').where('entity_kind', '=', 'user').where('entity_id', '=', userId).execute();
+    await this.db.deleteFrom('iam_aws_policy_attachments').where('entity_kind', '=', 'user').where('entity_id', '=', userId).execute();
     this.changed(accountId);
   }
 
@@ -335,6 +337,28 @@ export class IamDirectory {
       createdAt: new Date(Number(r.created_at)), updatedAt: new Date(Number(r.updated_at)),
     };
   }
+
+  private async awsAttachmentCount(accountId: string, name: string): Promise<number> {
+    const r = await this.db.selectFrom('iam_aws_policy_attachments').select((eb) => eb.fn.countAll().as('n')).where('account_id', '=', accountId).where('policy_name', '=', name).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  private awsOut(p: AwsManagedPolicy, attachmentCount: number): ManagedPolicy {
+    return {
+      policyId: p.policyId, accountId: 'aws', name: p.name, path: p.path, arn: p.arn, description: p.description, defaultVersionId: 'v1',
+      attachmentCount, createdAt: p.createdAt, updatedAt: p.createdAt,
+    };
+  }
+
+  /** The AWS managed policy of an ARN, or NoSuchEntity; undefined for customer ARNs. */
+  private awsPolicyOf(arn: string): AwsManagedPolicy | undefined {
+    if (!isAwsPolicyArn(arn)) return undefined;
+    const p = awsManagedPolicy(arn);
+    if (!p) throw noSuch(`Policy ${arn} does not exist or is not attachable.`);
+    return p;
+  }
+
+  private static readonly AWS_IMMUTABLE = (arn: string): AwsError => new AwsError('AccessDenied', `Policy ${arn} is an AWS managed policy and cannot be changed.`, { status: 403 });
 
   private async attachmentCount(policyId: string): Promise<number> {
     const r = await this.db.selectFrom('iam_policy_attachments').select((eb) => eb.fn.countAll().as('n')).where('policy_id', '=', policyId).executeTakeFirstOrThrow();
@@ -381,20 +405,36 @@ export class IamDirectory {
   }
 
   async getPolicy(accountId: string, arn: string): Promise<ManagedPolicy> {
+    const aws = this.awsPolicyOf(arn);
+    if (aws) return this.awsOut(aws, await this.awsAttachmentCount(accountId, aws.name));
     const r = await this.policyRow(accountId, arn);
     return this.toPolicy(r, await this.attachmentCount(r.policy_id));
   }
 
-  async listPolicies(accountId: string, opts: { pathPrefix?: string; onlyAttached?: boolean } = {}): Promise<ManagedPolicy[]> {
+  async listPolicies(accountId: string, opts: { pathPrefix?: string; onlyAttached?: boolean; scope?: 'All' | 'AWS' | 'Local' } = {}): Promise<ManagedPolicy[]> {
+    const scope = opts.scope ?? 'All';
+    const aws: ManagedPolicy[] = [];
+    if (scope !== 'Local') {
+      const counts = await this.db.selectFrom('iam_aws_policy_attachments').select(['policy_name', (eb) => eb.fn.countAll().as('n')]).where('account_id', '=', accountId).groupBy('policy_name').execute();
+      const byName = new Map(counts.map((c) => [c.policy_name, Number(c.n)]));
+      for (const p of AWS_MANAGED_POLICIES.values()) {
+        const out = this.awsOut(p, byName.get(p.name) ?? 0);
+        if (out.path.startsWith(opts.pathPrefix ?? '/') && (!opts.onlyAttached || out.attachmentCount > 0)) aws.push(out);
+      }
+      aws.sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1));
+    }
+    if (scope === 'AWS') return aws;
     const rows = await this.db.selectFrom('iam_managed_policies').selectAll().where('account_id', '=', accountId).orderBy('name_lc').execute();
     const counts = await this.db.selectFrom('iam_policy_attachments').select(['policy_id', (eb) => eb.fn.countAll().as('n')]).where('account_id', '=', accountId).groupBy('policy_id').execute();
     const byId = new Map(counts.map((c) => [c.policy_id, Number(c.n)]));
-    return rows
+    const local = rows
       .map((r) => this.toPolicy(r, byId.get(r.policy_id) ?? 0))
       .filter((p) => p.path.startsWith(opts.pathPrefix ?? '/') && (!opts.onlyAttached || p.attachmentCount > 0));
+    return [...aws, ...local];
   }
 
   async deletePolicy(accountId: string, arn: string): Promise<void> {
+    if (this.awsPolicyOf(arn)) throw IamDirectory.AWS_IMMUTABLE(arn);
     const r = await this.policyRow(accountId, arn);
     if ((await this.attachmentCount(r.policy_id)) > 0) throw conflict('Cannot delete a policy attached to entities.');
     const versions = await this.db.selectFrom('iam_policy_versions').select('version_id').where('policy_id', '=', r.policy_id).execute();
@@ -407,6 +447,7 @@ export class IamDirectory {
   }
 
   async createPolicyVersion(accountId: string, arn: string, document: string, setAsDefault = false): Promise<PolicyVersion> {
+    if (this.awsPolicyOf(arn)) throw IamDirectory.AWS_IMMUTABLE(arn);
     const r = await this.policyRow(accountId, arn);
     checkDocument(document, 'identity', true);
     if (policySize(document) > IAM_LIMITS.PolicySize) throw limit(`Cannot exceed quota for PolicySize: ${IAM_LIMITS.PolicySize}`);
@@ -425,6 +466,11 @@ export class IamDirectory {
   }
 
   async getPolicyVersion(accountId: string, arn: string, versionId: string): Promise<PolicyVersion> {
+    const aws = this.awsPolicyOf(arn);
+    if (aws) {
+      if (versionId !== 'v1') throw noSuch(`Policy ${arn} version ${versionId} does not exist or is not attachable.`);
+      return { versionId: 'v1', document: aws.document, isDefault: true, createdAt: aws.createdAt };
+    }
     const r = await this.policyRow(accountId, arn);
     const v = await this.db.selectFrom('iam_policy_versions').selectAll().where('policy_id', '=', r.policy_id).where('version_id', '=', versionId).executeTakeFirst();
     if (!v) throw noSuch(`Policy ${arn} version ${versionId} does not exist or is not attachable.`);
@@ -432,6 +478,8 @@ export class IamDirectory {
   }
 
   async listPolicyVersions(accountId: string, arn: string): Promise<PolicyVersion[]> {
+    const aws = this.awsPolicyOf(arn);
+    if (aws) return [{ versionId: 'v1', document: aws.document, isDefault: true, createdAt: aws.createdAt }];
     const r = await this.policyRow(accountId, arn);
     const rows = await this.db.selectFrom('iam_policy_versions').selectAll().where('policy_id', '=', r.policy_id).execute();
     return rows
@@ -440,6 +488,7 @@ export class IamDirectory {
   }
 
   async deletePolicyVersion(accountId: string, arn: string, versionId: string): Promise<void> {
+    if (this.awsPolicyOf(arn)) throw IamDirectory.AWS_IMMUTABLE(arn);
     const r = await this.policyRow(accountId, arn);
     if (versionId === r.default_version) throw conflict('Cannot delete the default version of a policy.');
     const d = await this.db.deleteFrom('iam_policy_versions').where('policy_id', '=', r.policy_id).where('version_id', '=', versionId).executeTakeFirst();
@@ -447,6 +496,7 @@ export class IamDirectory {
   }
 
   async setDefaultPolicyVersion(accountId: string, arn: string, versionId: string): Promise<void> {
+    if (this.awsPolicyOf(arn)) throw IamDirectory.AWS_IMMUTABLE(arn);
     const r = await this.policyRow(accountId, arn);
     const v = await this.db.selectFrom('iam_policy_versions').select('version_id').where('policy_id', '=', r.policy_id).where('version_id', '=', versionId).executeTakeFirst();
     if (!v) throw noSuch(`Policy ${arn} version ${versionId} does not exist or is not attachable.`);
@@ -473,11 +523,22 @@ export class IamDirectory {
 
   async attachPolicy(accountId: string, kind: EntityKind, entityName: string, arn: string): Promise<void> {
     const e = await this.entity(accountId, kind, entityName);
-    const p = await this.policyRow(accountId, arn);
+    const aws = this.awsPolicyOf(arn);
     const existing = await this.db.selectFrom('iam_policy_attachments').select('policy_id').where('entity_kind', '=', kind).where('entity_id', '=', e.id).execute();
-    if (existing.some((x) => x.policy_id === p.policy_id)) return;
+    const existingAws = await this.db.selectFrom('iam_aws_policy_attachments').select('policy_name').where('entity_kind', '=', kind).where('entity_id', '=', e.id).execute();
     const max = kind === 'user' ? IAM_LIMITS.AttachedPoliciesPerUser : kind === 'group' ? IAM_LIMITS.AttachedPoliciesPerGroup : IAM_LIMITS.AttachedPoliciesPerRole;
-    if (existing.length >= max) throw limit(`Cannot exceed quota for PoliciesPer${kind[0]!.toUpperCase()}${kind.slice(1)}: ${max}`);
+    const full = (): AwsError => limit(`Cannot exceed quota for PoliciesPer${kind[0]!.toUpperCase()}${kind.slice(1)}: ${max}`);
+    if (aws) {
+      if (existingAws.some((x) => x.policy_name === aws.name)) return;
+      if (existing.length + existingAws.length >= max) throw full();
+      await this.db.insertInto('iam_aws_policy_attachments').values({ policy_name: aws.name, account_id: accountId, entity_kind: kind, entity_id: e.id, attached_at: Date.now() })
+        .onConflict((oc) => oc.columns(['policy_name', 'entity_kind', 'entity_id']).doNothing()).execute();
+      this.changed(accountId);
+      return;
+    }
+    const p = await this.policyRow(accountId, arn);
+    if (existing.some((x) => x.policy_id === p.policy_id)) return;
+    if (existing.length + existingAws.length >= max) throw full();
     await this.db.insertInto('iam_policy_attachments').values({ policy_id: p.policy_id, account_id: accountId, entity_kind: kind, entity_id: e.id, attached_at: Date.now() })
       .onConflict((oc) => oc.columns(['policy_id', 'entity_kind', 'entity_id']).doNothing()).execute();
     this.changed(accountId);
@@ -485,6 +546,13 @@ export class IamDirectory {
 
   async detachPolicy(accountId: string, kind: EntityKind, entityName: string, arn: string): Promise<void> {
     const e = await this.entity(accountId, kind, entityName);
+    const aws = this.awsPolicyOf(arn);
+    if (aws) {
+      const d = await this.db.deleteFrom('iam_aws_policy_attachments').where('policy_name', '=', aws.name).where('entity_kind', '=', kind).where('entity_id', '=', e.id).executeTakeFirst();
+      if (Number(d.numDeletedRows) === 0) throw noSuch(`Policy ${arn} was not found.`);
+      this.changed(accountId);
+      return;
+    }
     const p = await this.policyRow(accountId, arn);
     const d = await this.db.deleteFrom('iam_policy_attachments').where('policy_id', '=', p.policy_id).where('entity_kind', '=', kind).where('entity_id', '=', e.id).executeTakeFirst();
     if (Number(d.numDeletedRows) === 0) throw noSuch(`Policy ${arn} was not found.`);
@@ -496,12 +564,18 @@ export class IamDirectory {
     const rows = await this.db.selectFrom('iam_policy_attachments').innerJoin('iam_managed_policies', 'iam_managed_policies.policy_id', 'iam_policy_attachments.policy_id')
       .select(['iam_managed_policies.name', 'iam_managed_policies.path', 'iam_managed_policies.account_id', 'iam_managed_policies.name_lc'])
       .where('iam_policy_attachments.entity_kind', '=', kind).where('iam_policy_attachments.entity_id', '=', e.id).orderBy('iam_managed_policies.name_lc').execute();
-    return rows.filter((r) => r.path.startsWith(pathPrefix)).map((r) => ({ name: r.name, arn: `arn:aws:iam::${r.account_id}:policy${r.path}${r.name}` }));
+    const aws = await this.db.selectFrom('iam_aws_policy_attachments').select('policy_name').where('entity_kind', '=', kind).where('entity_id', '=', e.id).execute();
+    const awsOut = aws.map((a) => AWS_MANAGED_POLICIES.get(a.policy_name.toLowerCase())).filter((p): p is AwsManagedPolicy => !!p && p.path.startsWith(pathPrefix))
+      .map((p) => ({ name: p.name, arn: p.arn }));
+    const local = rows.filter((r) => r.path.startsWith(pathPrefix)).map((r) => ({ name: r.name, arn: `arn:aws:iam::${r.account_id}:policy${r.path}${r.name}` }));
+    return [...awsOut, ...local].sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : a.name.toLowerCase() > b.name.toLowerCase() ? 1 : 0));
   }
 
   async listEntitiesForPolicy(accountId: string, arn: string, filter?: string, pathPrefix = '/'): Promise<{ users: EntityRef[]; groups: EntityRef[]; roles: EntityRef[] }> {
-    const p = await this.policyRow(accountId, arn);
-    const att = await this.db.selectFrom('iam_policy_attachments').select(['entity_kind', 'entity_id']).where('policy_id', '=', p.policy_id).execute();
+    const aws = this.awsPolicyOf(arn);
+    const att = aws
+      ? await this.db.selectFrom('iam_aws_policy_attachments').select(['entity_kind', 'entity_id']).where('account_id', '=', accountId).where('policy_name', '=', aws.name).execute()
+      : await this.db.selectFrom('iam_policy_attachments').select(['entity_kind', 'entity_id']).where('policy_id', '=', (await this.policyRow(accountId, arn)).policy_id).execute();
     const ids = (k: EntityKind): string[] => att.filter((a) => a.entity_kind === k).map((a) => a.entity_id);
     // EntityFilter: User | Group | Role narrow the kinds; LocalManagedPolicy / AWSManagedPolicy do not apply to entities
     const kinds = ['user', 'group', 'role'];
@@ -850,6 +924,11 @@ export class IamDirectory {
         .select(['iam_managed_policies.name', 'iam_managed_policies.path', 'iam_managed_policies.account_id', 'iam_policy_versions.document'])
         .where('iam_policy_attachments.entity_kind', '=', kind as EntityKind).where('iam_policy_attachments.entity_id', '=', id).execute();
       for (const r of attached) out.push({ name: `arn:aws:iam::${r.account_id}:policy${r.path}${r.name}`, document: r.document });
+      const aws = await this.db.selectFrom('iam_aws_policy_attachments').select('policy_name').where('entity_kind', '=', kind as EntityKind).where('entity_id', '=', id).execute();
+      for (const a of aws) {
+        const p = AWS_MANAGED_POLICIES.get(a.policy_name.toLowerCase());
+        if (p) out.push({ name: p.arn, document: p.document });
+      }
     }
     return out;
   }

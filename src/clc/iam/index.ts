@@ -10,3 +10,4 @@ export * from './directory.js';
 export * from './sts.js';
 export * from './authz.js';
 export * from './quotas.js';
+export * from './aws-managed.js';

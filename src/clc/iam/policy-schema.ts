@@ -124,7 +124,16 @@ export interface StsSessionsTable {
   expires_at: number;
 }
 
+export interface AwsPolicyAttachmentsTable {
+  policy_name: string;
+  account_id: string;
+  entity_kind: EntityKind;
+  entity_id: string;
+  attached_at: number;
+}
+
 export interface IamPolicyTables {
+  iam_aws_policy_attachments: AwsPolicyAttachmentsTable;
   iam_groups: GroupsTable;
   iam_group_members: GroupMembersTable;
   iam_inline_policies: InlinePoliciesTable;
@@ -257,6 +266,20 @@ export const iamPolicyMigrations: NamedMigration[] = [
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('sts_sessions_expires').on('sts_sessions').column('expires_at').execute();
+    },
+  },
+  {
+    name: 'iam-003-aws-managed-policy-attachments',
+    up: async (db) => {
+      await db.schema.createTable('iam_aws_policy_attachments')
+        .addColumn('policy_name', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', acct)
+        .addColumn('entity_kind', 'text', (c) => c.notNull())
+        .addColumn('entity_id', 'text', (c) => c.notNull())
+        .addColumn('attached_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('iam_aws_policy_attachments_pk', ['policy_name', 'entity_kind', 'entity_id'])
+        .execute();
+      await db.schema.createIndex('iam_aws_policy_attachments_entity').on('iam_aws_policy_attachments').columns(['entity_kind', 'entity_id']).execute();
     },
   },
 ];
