@@ -10,7 +10,8 @@ import type { Authorizer, AuthzDecision } from '../gateway/index.js';
 export function policyAuthorizer(authz: IamAuthorizer): Authorizer {
   return {
     async authorize(principal, requests, ctx): Promise<AuthzDecision> {
-      const r = await authz.decide({ ...ctx, principal }, requests);
+      // the gateway's context already carries the principal: no copy of it per request
+      const r = await authz.decide(ctx.principal === principal ? ctx : { ...ctx, principal }, requests);
       if (r.decision === 'Allow') return { allowed: true };
       return {
         allowed: false,

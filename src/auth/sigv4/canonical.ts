@@ -3,6 +3,7 @@
  * Pure SigV4 building blocks: URI encoding, canonical URI / query / headers, canonical request, string to sign,
  * signing key. No I/O; every function is deterministic and tested against the AWS SigV4 suite.
  */
+import * as nodeCrypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -210,10 +211,25 @@ export function canonicalUriCandidates(rawPath: string, s3: boolean): string[] {
   return out;
 }
 
+const PLAIN_PATH = /^[A-Za-z0-9\-._~/]*$/;
+
+/**
+ * The first of `canonicalUriCandidates(rawPath, s3)` (the one nearly every client signs), without computing the
+ * others; paths made only of unreserved characters and `/` need no re-encoding at all.
+ */
+export function firstCanonicalUri(rawPath: string, s3: boolean): string {
+  const path = rawPath === '' ? '/' : rawPath;
+  if (s3) return PLAIN_PATH.test(path) ? path : reencodePath(path);
+  const norm = normalizePath(path);
+  return PLAIN_PATH.test(norm) ? norm : uriEncode(norm, true);
+}
+
 /** Trims and collapses sequential spaces, as SigV4 canonical header values require. */
 export function canonicalHeaderValue(v: string): string {
-  return v.trim().replace(/\s+/g, ' ');
+  // Most values have no whitespace but single spaces: trimming is all they need.
+  return NEEDS_COLLAPSE.test(v) ? v.trim().replace(/\s+/g, ' ') : v.trim();
 }
+const NEEDS_COLLAPSE = /[^\S ]| {2}/;
 
 /**
  * Canonical headers block (each `name:value\n`) for exactly the signed header names, in their given order.
@@ -225,7 +241,8 @@ export function canonicalHeaders(headers: Record<string, string[]>, signed: stri
   for (const name of signed) {
     let values = headers[name];
     if ((values === undefined || values.length === 0) && name === 'expect') values = ['100-continue'];
-    out += `${name}:${(values ?? []).map(canonicalHeaderValue).join(',')}\n`;
+    const joined = values === undefined ? '' : values.length === 1 ? canonicalHeaderValue(values[0]!) : values.map(canonicalHeaderValue).join(',');
+    out += `${name}:${joined}\n`;
   }
   return out;
 }
@@ -241,8 +258,11 @@ export function buildCanonicalRequest(
   return `${method}\n${canonicalUri}\n${canonicalQueryString}\n${canonicalHeadersBlock}\n${signedHeaders}\n${payloadHash}`;
 }
 
+/** One-shot `crypto.hash` (Node >= 20.12) where present: no Hash object per call. */
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string }).hash;
+
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
 export function hmac(key: Uint8Array | string, data: string | Uint8Array): Buffer {

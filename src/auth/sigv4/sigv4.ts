@@ -11,6 +11,7 @@ import {
   canonicalHeaders,
   canonicalQueryCandidates,
   canonicalUriCandidates,
+  firstCanonicalUri,
   parseAmzDate,
   parseHttpDate,
   parseQuery,
@@ -211,7 +212,10 @@ interface Attempt {
   stringToSign: string;
 }
 
-/** Tries each candidate canonical URI × query; returns true on the first match, else the first attempt for details. */
+/**
+ * Tries each candidate canonical URI × query; returns true on the first match, else the first attempt for details.
+ * The most likely URI is tried before the other candidates are even computed.
+ */
 function matchAny(
   req: SignedRequest,
   s3: boolean,
@@ -225,15 +229,35 @@ function matchAny(
   signature: string,
 ): { ok: true } | { ok: false; first: Attempt } {
   let first: Attempt | undefined;
-  for (const uri of canonicalUriCandidates(req.path, s3)) {
+  const method = req.method.toUpperCase();
+  const likely = firstCanonicalUri(req.path, s3);
+  const attempt = (uri: string): boolean => {
     for (const q of queryCandidates) {
-      const canonicalRequest = buildCanonicalRequest(req.method.toUpperCase(), uri, q, headersBlock, signedHeadersRaw, payloadHash);
+      const canonicalRequest = buildCanonicalRequest(method, uri, q, headersBlock, signedHeadersRaw, payloadHash);
       const stringToSign = buildStringToSign(amzDate, scope, canonicalRequest);
-      if (safeEqual(signHex(key, stringToSign), signature)) return { ok: true };
+      if (safeEqual(signHex(key, stringToSign), signature)) return true;
       first ??= { canonicalRequest, stringToSign };
     }
+    return false;
+  };
+  if (attempt(likely)) return { ok: true };
+  for (const uri of canonicalUriCandidates(req.path, s3)) {
+    if (uri !== likely && attempt(uri)) return { ok: true };
   }
   return { ok: false, first: first! };
+}
+
+/**
+ * The derived signing key for an identity and credential scope, kept beside the identity object the credential store
+ * hands out (its cache returns the same object for the same key), so the common case costs no hashing at all.
+ */
+const identityKeys = new WeakMap<SigningIdentity, { secret: string; date: string; region: string; service: string; key: Buffer }>();
+function signingKeyFor(id: SigningIdentity, c: Credential): Buffer {
+  const hit = identityKeys.get(id);
+  if (hit && hit.secret === id.secretAccessKey && hit.date === c.date && hit.region === c.region && hit.service === c.service) return hit.key;
+  const key = signingKey(id.secretAccessKey, c.date, c.region, c.service);
+  identityKeys.set(id, { secret: id.secretAccessKey, date: c.date, region: c.region, service: c.service, key });
+  return key;
 }
 
 function finishPayload(
@@ -275,7 +299,7 @@ export async function verifySigV4Header(req: SignedRequest, opts: VerifyOptions,
   const s3 = opts.service === 's3';
   const payload = payloadFor(req, opts, method, firstHeader(req.headers, 'x-amz-content-sha256')?.trim());
   const scope = `${auth.credential.date}/${auth.credential.region}/${auth.credential.service}/aws4_request`;
-  const key = signingKey(id.secretAccessKey, auth.credential.date, auth.credential.region, auth.credential.service);
+  const key = signingKeyFor(id, auth.credential);
   const headersBlock = canonicalHeaders(req.headers, auth.signedHeaders);
   const params = parseQueryCached(req);
   const m = matchAny(req, s3, canonicalQueryCandidates(params), headersBlock, auth.signedHeadersRaw, payload.hash, amzDate, scope, key, auth.signature);
@@ -377,7 +401,7 @@ export async function verifySigV4Query(req: SignedRequest, opts: VerifyOptions):
     throw new AuthError('Malformed', 'aws-chunked payloads cannot be presigned.', { method });
   }
   const scope = `${credential.date}/${credential.region}/${credential.service}/aws4_request`;
-  const key = signingKey(id.secretAccessKey, credential.date, credential.region, credential.service);
+  const key = signingKeyFor(id, credential);
   const headersBlock = canonicalHeaders(req.headers, signedHeaders);
   const m = matchAny(
     req,
