@@ -19,6 +19,10 @@ type Filter = { Name?: string; Values?: string[] };
 
 export function createRegionHandlers(deps: RegionDeps): HandlerTable {
   const region = { RegionName: deps.region, Endpoint: `${deps.endpoint}/services/compute`, OptInStatus: 'opt-in-not-required' };
+  const regions = [region];
+  const regionFilters = {
+    'region-name': (r: typeof region) => r.RegionName, endpoint: (r: typeof region) => r.Endpoint, 'opt-in-status': (r: typeof region) => r.OptInStatus,
+  };
   const zoneOut = (z: string, i: number) => ({
     ZoneName: z, State: deps.zoneState?.(z) ?? 'available', RegionName: deps.region, ZoneId: `${deps.region}-az${i + 1}`,
     ZoneType: 'availability-zone', GroupName: deps.region, NetworkBorderGroup: deps.region, OptInStatus: 'opt-in-not-required', Messages: [],
@@ -29,10 +33,7 @@ export function createRegionHandlers(deps: RegionDeps): HandlerTable {
         for (const n of i.RegionNames ?? []) {
           if (n !== deps.region) throw new AwsError('InvalidParameterValue', `Invalid region: ${n}`);
         }
-        const rows = applyFilters([region], i.Filters as never, {
-          'region-name': (r: typeof region) => r.RegionName, endpoint: (r: typeof region) => r.Endpoint, 'opt-in-status': (r: typeof region) => r.OptInStatus,
-        });
-        return { Regions: rows };
+        return { Regions: applyFilters(regions, i.Filters as never, regionFilters) };
       },
     },
     DescribeAvailabilityZones: {

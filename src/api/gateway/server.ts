@@ -80,7 +80,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -172,13 +172,15 @@ export function createGateway(opts: GatewayOptions): Gateway {
         throw e;
       }
       const ctype = String(req.headers['content-type'] ?? '').toLowerCase();
-      const params = new URLSearchParams(query);
+      let params: URLSearchParams;
       if (body.length > 0) {
         if (!ctype.startsWith('application/x-www-form-urlencoded')) {
           throw new AwsError(service === 'ec2' ? 'InvalidParameterValue' : 'ValidationError', 'The request body must be application/x-www-form-urlencoded.');
         }
-        for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
-      }
+        params = new URLSearchParams(body.toString('utf8'));
+        // query parameters come first (the first occurrence of a key wins in the parser)
+        if (query !== '') params = new URLSearchParams([...new URLSearchParams(query), ...params]);
+      } else params = new URLSearchParams(query);
       op = params.get('Action') ?? '-';
       const at = now();
       const auth = await authenticate(

@@ -69,30 +69,41 @@ export function parseCredential(raw: string, method: string): Credential {
 export function parseAuthorizationHeader(value: string): ParsedAuthorization {
   const method = 'sigv4-header';
   const rest = value.slice(ALGORITHM.length).trim();
-  const fields = new Map<string, string>();
+  let credential: string | undefined;
+  let signedHeadersRaw: string | undefined;
+  let signature: string | undefined;
+  const seen: string[] = [];
   for (const part of rest.split(',')) {
     const p = part.trim();
     if (p === '') continue;
     const eq = p.indexOf('=');
     if (eq < 0) throw new AuthError('Incomplete', `Authorization header requires a 'key=value' pair, got '${p.slice(0, 40)}'.`, { method });
-    fields.set(p.slice(0, eq).trim(), p.slice(eq + 1).trim());
+    const k = p.slice(0, eq).trim();
+    const v = p.slice(eq + 1).trim();
+    if (!seen.includes(k)) seen.push(k);
+    // the last occurrence wins, as with a map
+    if (k === 'Credential') credential = v;
+    else if (k === 'SignedHeaders') signedHeadersRaw = v;
+    else if (k === 'Signature') signature = v;
   }
-  const missing = ['Credential', 'SignedHeaders', 'Signature'].filter((k) => !fields.get(k));
-  if (missing.length > 0) {
+  if (!credential || !signedHeadersRaw || !signature) {
+    const present = { Credential: credential, SignedHeaders: signedHeadersRaw, Signature: signature };
+    const missing = (['Credential', 'SignedHeaders', 'Signature'] as const).filter((k) => !present[k]);
     throw new AuthError(
       'Incomplete',
       missing.map((k) => `Authorization header requires '${k}' parameter.`).join(' ') +
-        ` Authorization=${ALGORITHM} ${[...fields.keys()].join(', ')}`,
+        ` Authorization=${ALGORITHM} ${seen.join(', ')}`,
       { method },
     );
   }
-  const credential = parseCredential(fields.get('Credential')!, method);
-  const signedHeadersRaw = fields.get('SignedHeaders')!;
+  const cred = parseCredential(credential, method);
   const signedHeaders = signedHeadersRaw.split(';');
-  if (signedHeaders.some((h) => h === '' || h !== h.toLowerCase())) {
-    throw new AuthError('Malformed', 'SignedHeaders must be lower-case header names separated by semicolons.', { method });
+  for (const h of signedHeaders) {
+    if (h === '' || h !== h.toLowerCase()) {
+      throw new AuthError('Malformed', 'SignedHeaders must be lower-case header names separated by semicolons.', { method });
+    }
   }
-  return { credential, signedHeaders, signedHeadersRaw, signature: fields.get('Signature')! };
+  return { credential: cred, signedHeaders, signedHeadersRaw, signature };
 }
 
 /** Scope checks common to header and query forms: terminator, service, region, and the date against the request's. */
@@ -231,18 +242,23 @@ function matchAny(
   let first: Attempt | undefined;
   const method = req.method.toUpperCase();
   const likely = firstCanonicalUri(req.path, s3);
-  const attempt = (uri: string): boolean => {
+  // the most likely URI first; the other candidates are computed only when it does not match
+  let uris: string[] | undefined;
+  for (let i = -1; ; i++) {
+    let uri: string;
+    if (i < 0) uri = likely;
+    else {
+      uris ??= canonicalUriCandidates(req.path, s3);
+      if (i >= uris.length) break;
+      uri = uris[i]!;
+      if (uri === likely) continue;
+    }
     for (const q of queryCandidates) {
       const canonicalRequest = buildCanonicalRequest(method, uri, q, headersBlock, signedHeadersRaw, payloadHash);
       const stringToSign = buildStringToSign(amzDate, scope, canonicalRequest);
-      if (safeEqual(signHex(key, stringToSign), signature)) return true;
+      if (safeEqual(signHex(key, stringToSign), signature)) return { ok: true };
       first ??= { canonicalRequest, stringToSign };
     }
-    return false;
-  };
-  if (attempt(likely)) return { ok: true };
-  for (const uri of canonicalUriCandidates(req.path, s3)) {
-    if (uri !== likely && attempt(uri)) return { ok: true };
   }
   return { ok: false, first: first! };
 }
@@ -322,7 +338,9 @@ export async function verifySigV4Header(req: SignedRequest, opts: VerifyOptions,
 }
 
 const queryCache = new WeakMap<SignedRequest, QueryParam[]>();
+const NO_PARAMS: QueryParam[] = [];
 export function parseQueryCached(req: SignedRequest): QueryParam[] {
+  if (req.query === '') return NO_PARAMS; // POSTed query APIs: nothing to parse, nothing to remember
   let p = queryCache.get(req);
   if (!p) {
     p = parseQuery(req.query);
