@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalHeaders, canonicalQuery, canonicalQueryCandidates, canonicalUriCandidates, normalizePath, parseQuery, percentDecode, reencodePath, signingKey, uriEncode } from './canonical.js';
+import { createHmac, randomBytes } from 'node:crypto';
+import { canonicalHeaders, canonicalQuery, canonicalQueryCandidates, canonicalUriCandidates, firstCanonicalUri, normalizePath, parseAmzDate, parseQuery, percentDecode, reencodePath, signHex, signingKey, uriEncode } from './canonical.js';
 
 test('uriEncode: RFC 3986 unreserved kept, everything else %XX uppercase, UTF-8', () => {
   assert.equal(uriEncode("-._~AZaz09 !*'()/+=&ሴ"), '-._~AZaz09%20%21%2A%27%28%29%2F%2B%3D%26%E1%88%B4');
@@ -55,4 +56,40 @@ test('signingKey: the AWS documented derivation example', () => {
     signingKey('wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', '20150830', 'us-east-1', 'iam').toString('hex'),
     'c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9',
   );
+});
+
+test('signHex: equals createHmac for any key and message (pads reused per key, mutated keys noticed)', () => {
+  const msgs = ['', 'a', 'AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\nf536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59', 'ሴ\u0000x'.repeat(700)];
+  for (const len of [0, 1, 32, 63, 64, 65, 100]) {
+    const key = randomBytes(len);
+    for (const m of msgs) {
+      for (let i = 0; i < 2; i++) assert.equal(signHex(key, m), createHmac('sha256', key).update(m).digest('hex'), `key ${len} bytes, message ${m.length} chars`);
+    }
+    if (len > 0) {
+      key[0] = key[0]! ^ 0xff;
+      assert.equal(signHex(key, 'x'), createHmac('sha256', key).update('x').digest('hex'));
+    }
+  }
+});
+
+test('firstCanonicalUri: always the first of canonicalUriCandidates (memoised or not)', () => {
+  const paths = ['', '/', '/services/compute', '/services/compute/', '//a//b/', '/a/./b/../c', '/%20/foo', '/a b/ሴ', '/b/a%20b+c', '/x%2Fy', '/~user/-._', '/100%/x%zz', `/${'a'.repeat(300)}`];
+  for (let round = 0; round < 2; round++) {
+    for (const p of paths) {
+      for (const s3 of [false, true]) assert.equal(firstCanonicalUri(p, s3), canonicalUriCandidates(p, s3)[0], `${p} s3=${s3}`);
+    }
+  }
+});
+
+test('parseAmzDate: repeated and alternating values, fresh Date objects, invalid stays invalid', () => {
+  const a = parseAmzDate('20150830T123600Z');
+  const b = parseAmzDate('20150830T123600Z');
+  assert.equal(a?.toISOString(), '2015-08-30T12:36:00.000Z');
+  assert.notEqual(a, b);
+  assert.equal(b?.getTime(), a?.getTime());
+  assert.equal(parseAmzDate('20150830T123600'), undefined);
+  assert.equal(parseAmzDate('20150830T123600'), undefined);
+  assert.equal(parseAmzDate(''), undefined);
+  assert.equal(parseAmzDate('20150830T123601Z')?.toISOString(), '2015-08-30T12:36:01.000Z');
+  assert.equal(parseAmzDate('20150830T123600Z')?.toISOString(), '2015-08-30T12:36:00.000Z');
 });

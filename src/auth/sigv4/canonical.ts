@@ -218,6 +218,19 @@ const PLAIN_PATH = /^[A-Za-z0-9\-._~/]*$/;
  * others; paths made only of unreserved characters and `/` need no re-encoding at all.
  */
 export function firstCanonicalUri(rawPath: string, s3: boolean): string {
+  // query APIs are called on a handful of paths: remember their canonical forms (bounded; S3 keys vary too much)
+  if (s3 || rawPath.length > 256) return computeFirstCanonicalUri(rawPath, s3);
+  let uri = uriMemo.get(rawPath);
+  if (uri === undefined) {
+    uri = computeFirstCanonicalUri(rawPath, s3);
+    if (uriMemo.size >= 256) uriMemo.clear();
+    uriMemo.set(rawPath, uri);
+  }
+  return uri;
+}
+const uriMemo = new Map<string, string>();
+
+function computeFirstCanonicalUri(rawPath: string, s3: boolean): string {
   const path = rawPath === '' ? '/' : rawPath;
   if (s3) return PLAIN_PATH.test(path) ? path : reencodePath(path);
   const norm = normalizePath(path);
@@ -260,6 +273,7 @@ export function buildCanonicalRequest(
 
 /** One-shot `crypto.hash` (Node >= 20.12) where present: no Hash object per call. */
 const oneShot = (nodeCrypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string }).hash;
+const oneShotBuf = (nodeCrypto as { hash?: { (alg: string, data: Uint8Array, enc: 'buffer'): Buffer; (alg: string, data: Uint8Array, enc: 'hex'): string } }).hash;
 
 export function sha256Hex(data: string | Uint8Array): string {
   return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
@@ -295,9 +309,38 @@ function deriveSigningKey(secret: string, date: string, region: string, service:
   return hmac(kService, 'aws4_request');
 }
 
+/**
+ * hex HMAC-SHA256 of `stringToSign` with a derived signing key. Keys of at most one block (a SigV4 signing key is 32
+ * bytes) use RFC 2104 directly with the key's inner/outer pads computed once per key object and two one-shot hashes,
+ * which is cheaper than a new Hmac object per signature; anything else goes through `createHmac`.
+ */
 export function signHex(key: Uint8Array, stringToSign: string): string {
-  return hmac(key, stringToSign).toString('hex');
+  const hashBuf = oneShotBuf;
+  if (hashBuf === undefined || key.length > HMAC_BLOCK) return hmac(key, stringToSign).toString('hex');
+  let pads = padCache.get(key);
+  // (the pads are only used while the key object still holds the bytes they were made from)
+  if (pads === undefined || !pads.key.equals(key)) {
+    const inner = Buffer.alloc(HMAC_BLOCK, 0x36);
+    const outer = Buffer.alloc(HMAC_BLOCK + 32, 0x5c);
+    for (let i = 0; i < key.length; i++) {
+      inner[i]! ^= key[i]!;
+      outer[i]! ^= key[i]!;
+    }
+    pads = { key: Buffer.from(key), inner, outer };
+    padCache.set(key, pads);
+  }
+  const n = Buffer.byteLength(stringToSign, 'utf8');
+  if (scratch.length < HMAC_BLOCK + n) scratch = Buffer.allocUnsafe(HMAC_BLOCK + n * 2);
+  pads.inner.copy(scratch, 0);
+  scratch.write(stringToSign, HMAC_BLOCK, 'utf8');
+  const innerDigest = hashBuf('sha256', scratch.subarray(0, HMAC_BLOCK + n), 'buffer');
+  // outer = H(opad || inner): the pad buffer has room for the digest after the pad (synchronous, so reuse is safe)
+  innerDigest.copy(pads.outer, HMAC_BLOCK);
+  return hashBuf('sha256', pads.outer, 'hex');
 }
+const HMAC_BLOCK = 64;
+const padCache = new WeakMap<Uint8Array, { key: Buffer; inner: Buffer; outer: Buffer }>();
+let scratch = Buffer.allocUnsafe(1024);
 
 /** Constant-time comparison of two signatures given as strings (hex or base64); false on any length difference. */
 export function safeEqual(a: string, b: string): boolean {
@@ -313,11 +356,14 @@ export function safeEqual(a: string, b: string): boolean {
 
 /** Parses `YYYYMMDDTHHMMSSZ`; undefined when malformed. */
 export function parseAmzDate(s: string): Date | undefined {
+  // requests signed in the same second share the parse (a fresh Date each time: callers may keep it)
+  if (s === lastAmzDate.s) return lastAmzDate.ms === undefined ? undefined : new Date(lastAmzDate.ms);
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  if (!m) return undefined;
-  const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
-  return Number.isNaN(d.getTime()) ? undefined : d;
+  const ms = m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : NaN;
+  lastAmzDate = { s, ms: Number.isNaN(ms) ? undefined : ms };
+  return lastAmzDate.ms === undefined ? undefined : new Date(lastAmzDate.ms);
 }
+let lastAmzDate: { s: string; ms: number | undefined } = { s: '', ms: undefined };
 
 export function toAmzDate(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');

@@ -68,20 +68,26 @@ export function parseCredential(raw: string, method: string): Credential {
 /** Parses `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…` (the algorithm already checked). */
 export function parseAuthorizationHeader(value: string): ParsedAuthorization {
   const method = 'sigv4-header';
-  const rest = value.slice(ALGORITHM.length).trim();
   let credential: string | undefined;
   let signedHeadersRaw: string | undefined;
   let signature: string | undefined;
   const seen: string[] = [];
-  for (const part of rest.split(',')) {
-    const p = part.trim();
+  // `Key=value` pairs separated by commas (whitespace around either allowed), scanned in place
+  let i = ALGORITHM.length;
+  const n = value.length;
+  while (i < n) {
+    let end = value.indexOf(',', i);
+    if (end < 0) end = n;
+    const p = value.slice(i, end).trim();
+    i = end + 1;
     if (p === '') continue;
     const eq = p.indexOf('=');
     if (eq < 0) throw new AuthError('Incomplete', `Authorization header requires a 'key=value' pair, got '${p.slice(0, 40)}'.`, { method });
-    const k = p.slice(0, eq).trim();
-    const v = p.slice(eq + 1).trim();
+    // (trim only when a character next to '=' might be whitespace)
+    const k = eq > 0 && isVisibleAscii(p.charCodeAt(eq - 1)) ? p.slice(0, eq) : p.slice(0, eq).trim();
+    const v = eq + 1 < p.length && isVisibleAscii(p.charCodeAt(eq + 1)) ? p.slice(eq + 1) : p.slice(eq + 1).trim();
     if (!seen.includes(k)) seen.push(k);
-    // the last occurrence wins, as with a map
+    // the last occurrence wins
     if (k === 'Credential') credential = v;
     else if (k === 'SignedHeaders') signedHeadersRaw = v;
     else if (k === 'Signature') signature = v;
@@ -98,12 +104,15 @@ export function parseAuthorizationHeader(value: string): ParsedAuthorization {
   }
   const cred = parseCredential(credential, method);
   const signedHeaders = signedHeadersRaw.split(';');
-  for (const h of signedHeaders) {
-    if (h === '' || h !== h.toLowerCase()) {
-      throw new AuthError('Malformed', 'SignedHeaders must be lower-case header names separated by semicolons.', { method });
-    }
+  // lower-case ASCII names need no per-name lower-casing to be checked
+  if (signedHeaders.includes('') || (!LOWER_NAMES.test(signedHeadersRaw) && signedHeaders.some((h) => h !== h.toLowerCase()))) {
+    throw new AuthError('Malformed', 'SignedHeaders must be lower-case header names separated by semicolons.', { method });
   }
   return { credential: cred, signedHeaders, signedHeadersRaw, signature };
+}
+const LOWER_NAMES = /^[a-z0-9;!#$%&'*+\-.^_`|~]*$/;
+function isVisibleAscii(c: number): boolean {
+  return c > 0x20 && c < 0x7f;
 }
 
 /** Scope checks common to header and query forms: terminator, service, region, and the date against the request's. */
