@@ -211,7 +211,9 @@ async function cmdUp(cfg: CloudConfig, o: { profile?: string; noCredentials?: bo
 
 async function cmdRun(cfg: CloudConfig, o: { noNode?: boolean } = {}): Promise<void> {
   const init = await initCloud(cfg);
-  const log = createLogger('euca');
+  // stdout is the log file under `euca up`: buffered asynchronous writes, so requests never wait on the disk
+  // (pino flushes what is left when the process exits)
+  const log = createLogger('euca', undefined, 1);
   const cloud = await startCloud(cfg, { log });
   let node: LocalNode | undefined;
   const why = o.noNode ? 'not asked for' : nodeUnavailableReason();
