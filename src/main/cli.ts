@@ -37,6 +37,7 @@ Commands:
   properties    get or set the cloud's configurable properties
   accounts      create, list and delete accounts (cloud admin)
   image         build the default guest image from Debian packages
+  ssh           SSH into an instance from the cloud's outside-client namespace
   nodes         register, list and deregister node controllers of a zone
 
 Global options:
@@ -53,6 +54,11 @@ Initialises the cloud if needed, builds the default guest image on first start (
 starts every component on this host in the background (logs in DIR/logs) — CLC, Walrus, the zone's CC and, as root
 with QEMU installed, a node controller running instances as QEMU VMs in network namespaces — waits until they answer,
 writes the admin's credentials (see 'euca credentials') and prints the endpoints. --no-node starts no NC.`,
+  ssh: `Usage: euca ssh INSTANCE-ID -i KEYFILE [--user NAME] [-- COMMAND...]
+
+Opens SSH to the instance's address from the cloud-in-a-box's outside-client network namespace (euca-outside), the
+only place instances are reachable from on this host. KEYFILE is the private key of the instance's key pair
+(user 'root' by default).`,
   image: `Usage: euca image build [--force] [--data-dir DIR]
 
 Builds the default guest image (kernel, ramdisk, root filesystem and a bootable disk) from Debian packages with
@@ -286,7 +292,7 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' }, 'data-dir': { type: 'string' }, 'db-url': { type: 'string' },
       region: { type: 'string' }, host: { type: 'string' }, profile: { type: 'string' }, account: { type: 'string' },
       user: { type: 'string' }, out: { type: 'string' }, 'aws-cli': { type: 'string' }, recursive: { type: 'boolean' }, clear: { type: 'boolean' },
-      'no-credentials': { type: 'boolean' }, foreground: { type: 'boolean' }, 'no-node': { type: 'boolean' }, force: { type: 'boolean' }, zone: { type: 'string' },
+      'no-credentials': { type: 'boolean' }, foreground: { type: 'boolean' }, identity: { type: 'string', short: 'i' }, 'no-node': { type: 'boolean' }, force: { type: 'boolean' }, zone: { type: 'string' },
     },
   });
   if (values.help || !cmd || cmd === 'help') {
@@ -316,6 +322,27 @@ export async function main(argv: string[]): Promise<number> {
     case 'run':
       await cmdRun(cfg, { noNode: values['no-node'] ?? false });
       return 0;
+    case 'ssh': {
+      const [instanceId, ...command] = positionals;
+      if (!instanceId || !values.identity) throw new UsageError(help('ssh'));
+      const ip = await withStores(cfg, async () => {
+        const database = await openDatabase(cfg.db);
+        try {
+          const row = await (database.db as Kysely<{ instances: { instance_id: string; state: string; private_ip: string | null; public_ip: string | null } }>)
+            .selectFrom('instances').select(['state', 'private_ip', 'public_ip']).where('instance_id', '=', instanceId).executeTakeFirst();
+          if (!row) throw new UsageError(`No instance ${instanceId}.`);
+          if (row.state !== 'running') throw new UsageError(`Instance ${instanceId} is ${row.state}, not running.`);
+          const addr = row.public_ip ?? row.private_ip;
+          if (!addr) throw new UsageError(`Instance ${instanceId} has no address yet.`);
+          return addr;
+        } finally {
+          await database.close();
+        }
+      });
+      const child = spawn('ip', ['netns', 'exec', 'euca-outside', 'ssh', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${join(cfg.dataDir, 'known_hosts')}`,
+        '-i', values.identity, `${values.user ?? 'root'}@${ip}`, ...command], { stdio: 'inherit' });
+      return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+    }
     case 'image': {
       if (positionals[0] !== 'build') throw new UsageError(help('image'));
       const img = await ensureDefaultImage(cfg, (p) => console.log(`[${p.step}/${p.total}] ${p.message}`), values.force ?? false);
