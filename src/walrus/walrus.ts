@@ -429,8 +429,7 @@ export class Walrus {
   async commitObject(bucketName: string, key: string, obj: NewObject, cond?: WriteConditions): Promise<ObjectVersion> {
     return this.locks.run(`${bucketName}\n${key}`, async () => {
       const bucket = await this.getBucket(bucketName);
-      const current = await this.findVersion(bucketName, key);
-      this.checkConditions(current, key, cond);
+      if (cond && (cond.ifMatch !== undefined || cond.ifNoneMatch !== undefined)) this.checkConditions(await this.findVersion(bucketName, key), key, cond);
       const v: ObjectVersion = {
         bucket: bucketName, key, versionId: bucket.versioning === 'Enabled' ? newVersionId() : 'null', seq: this.nextSeq(),
         owner: obj.owner, isLatest: true, deleteMarker: false, size: obj.size, etag: obj.etag, lastModified: this.now(),
