@@ -10,7 +10,7 @@ import { openDatabase, migrate, type Database } from '../db/index.js';
 import { createLogger, type CloudConfig, type Logger } from '../shared/index.js';
 import { IamStore, PropertyStore, IamDirectory, IamAuthorizer, StsStore, CombinedCredentialStore, type AccessKey, type Account } from '../clc/index.js';
 import { createGateway, type Authorizer, type HandlerTable } from '../api/gateway/index.js';
-import { createIamUserHandlers, createIamAccountHandlers, createIamDirectoryHandlers, createIamSimulateHandlers, policyAuthorizer } from '../api/iam/index.js';
+import { createIamUserHandlers, createIamAccountHandlers, createIamDirectoryHandlers, createIamSimulateHandlers, createIamAuthorizationDetailsHandlers, policyAuthorizer } from '../api/iam/index.js';
 import { createStsHandlers, createStsSessionHandlers } from '../api/sts/index.js';
 import { createRegionHandlers } from '../api/ec2/regions.js';
 import { allMigrations } from './migrations.js';
@@ -111,7 +111,7 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
       region: cfg.region, credentials, authorizer: opts.authorizer ?? policyAuthorizer(authz), log, s3: s3Mounted,
       handlers: {
         ec2,
-        iam: { ...createIamUserHandlers({ iam }), ...createIamAccountHandlers({ iam }), ...createIamDirectoryHandlers({ iam, directory, authorizer: authz }), ...createIamSimulateHandlers({ iam, directory }) },
+        iam: { ...createIamUserHandlers({ iam }), ...createIamAccountHandlers({ iam }), ...createIamDirectoryHandlers({ iam, directory, authorizer: authz }), ...createIamSimulateHandlers({ iam, directory }), ...createIamAuthorizationDetailsHandlers({ iam, directory }) },
         sts: { ...createStsHandlers(), ...createStsSessionHandlers({ sts, directory, authorizer: authz }) },
       },
     });

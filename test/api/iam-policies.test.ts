@@ -379,3 +379,38 @@ test('AWS managed policies: AdministratorAccess and ReadOnlyAccess attach and ap
   const cli = await aws(cloud.admin, 'iam', 'list-attached-user-policies', '--user-name', 'ivy');
   assert.deepEqual(JSON.parse(cli.out).AttachedPolicies.map((p: { PolicyName: string }) => p.PolicyName), ['AdministratorAccess', 'ReadOnlyAccess']);
 });
+
+test('GetAccountAuthorizationDetails: users, groups, roles and policies with their documents; filter and pages (boto3)', async () => {
+  const { account } = await cloud.iam.createAccount('audit-a');
+  const key = await cloud.iam.createAccessKey(account.accountId, 'admin');
+  const creds = { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+  const a = iamAs(creds);
+  await a.send(new CreateUserCommand({ UserName: 'u1' }));
+  await a.send(new CreateGroupCommand({ GroupName: 'g1' }));
+  await a.send(new AddUserToGroupCommand({ GroupName: 'g1', UserName: 'u1' }));
+  const userDoc = doc({ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' });
+  await a.send(new PutUserPolicyCommand({ UserName: 'u1', PolicyName: 'read', PolicyDocument: userDoc }));
+  await a.send(new CreateRoleCommand({ RoleName: 'r1', AssumeRolePolicyDocument: doc({ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }) }));
+  const p = await a.send(new CreatePolicyCommand({ PolicyName: 'p1', PolicyDocument: userDoc }));
+  await a.send(new AttachUserPolicyCommand({ UserName: 'u1', PolicyArn: p.Policy!.Arn }));
+  await a.send(new AttachUserPolicyCommand({ UserName: 'u1', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }));
+  const out = JSON.parse(await boto3(creds, `
+d = iam.get_account_authorization_details()
+u = [x for x in d['UserDetailList'] if x['UserName'] == 'u1'][0]
+print(json.dumps({'users': sorted(x['UserName'] for x in d['UserDetailList']), 'groups': [x['GroupName'] for x in d['GroupDetailList']],
+  'roles': [x['RoleName'] for x in d['RoleDetailList']], 'policies': sorted(x['PolicyName'] for x in d['Policies']),
+  'u1groups': u['GroupList'], 'u1inline': u['UserPolicyList'][0]['PolicyDocument'], 'u1attached': sorted(x['PolicyName'] for x in u['AttachedManagedPolicies']),
+  'roleTrust': d['RoleDetailList'][0]['AssumeRolePolicyDocument']['Statement'][0]['Principal'],
+  'onlyRoles': len(iam.get_account_authorization_details(Filter=['Role'])['UserDetailList']),
+  'pages': sum(1 for _ in iam.get_paginator('get_account_authorization_details').paginate(PaginationConfig={'PageSize': 2}))}))`));
+  assert.deepEqual(out.users, ['admin', 'u1']);
+  assert.deepEqual(out.groups, ['g1']);
+  assert.deepEqual(out.roles, ['r1']);
+  assert.deepEqual(out.policies, ['ReadOnlyAccess', 'p1']);
+  assert.deepEqual(out.u1groups, ['g1']);
+  assert.deepEqual(out.u1inline, JSON.parse(userDoc), 'boto3 decodes the URL-encoded document');
+  assert.deepEqual(out.u1attached, ['ReadOnlyAccess', 'p1']);
+  assert.deepEqual(out.roleTrust, { Service: 'ec2.amazonaws.com' });
+  assert.equal(out.onlyRoles, 0);
+  assert.equal(out.pages, 3, '6 entities, 2 per page');
+});

@@ -7,3 +7,4 @@ export * from './accounts.js';
 export * from './directory.js';
 export * from './enforce.js';
 export * from './simulate.js';
+export * from './authorization-details.js';
