@@ -74,6 +74,8 @@ export interface BlobStore {
   sweepTemp(): Promise<number>;
   /** Removes every blob not in `referenced` and older than `minAgeMs` (not being committed right now). */
   collectGarbage(referenced: (blobId: string) => Promise<boolean> | boolean, minAgeMs?: number): Promise<number>;
+  /** Releases open resources (the spare pack, directory handles). */
+  close?(): Promise<void>;
   /** Path of the blob's file, for zero-copy serving; undefined for non-file backends. */
   pathOf?(blobId: string): string;
 }
@@ -212,36 +214,60 @@ export class FsBlobStore implements BlobStore {
     });
   }
 
+  /**
+   * The next pack file, created (and its directory entry made durable) ahead of need, so that committing a batch
+   * costs one fsync of the pack alone. An unused or half-written pack is unreferenced and collected as garbage.
+   */
+  private spare: Promise<{ packId: string; fh: FileHandle }> | undefined;
+  /** Packs created but not yet written: never garbage, whatever their age. */
+  private readonly reserved = new Set<string>();
+
+  private async createPack(): Promise<{ packId: string; fh: FileHandle }> {
+    const packId = randomBytes(16).toString('hex');
+    this.reserved.add(packId);
+    const sub = join(this.blobDir, packId.slice(0, 2));
+    if (!this.made.has(sub)) {
+      await mkdir(sub, { recursive: true });
+      this.made.add(sub);
+    }
+    const fh = await open(this.pathOf(packId), 'wx', 0o600);
+    try {
+      await this.fsyncDir(sub);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+    return { packId, fh };
+  }
+
+  private takePack(): Promise<{ packId: string; fh: FileHandle }> {
+    const p = this.spare ?? this.createPack();
+    this.spare = this.createPack();
+    this.spare.catch(() => { this.spare = undefined; });
+    return p;
+  }
+
   /** Group commit: whatever queued while the previous pack was being synced goes into the next pack. */
   private async flushPacks(): Promise<void> {
     this.packing = true;
     try {
       while (this.packQueue.length) {
         const batch = this.packQueue.splice(0, PACK_BATCH);
-        const packId = randomBytes(16).toString('hex');
-        const tmp = join(this.tmpDir, `${packId}.part`);
         try {
-          const fh = await open(tmp, 'wx', 0o600);
+          const { packId, fh } = await this.takePack();
           try {
-            await fh.writev(batch.map((b) => b.data));
+            await fh.writev(batch.map((b) => b.data), 0);
             await fh.sync();
           } finally {
             await fh.close();
+            this.reserved.delete(packId);
           }
-          const sub = join(this.blobDir, packId.slice(0, 2));
-          if (!this.made.has(sub)) {
-            await mkdir(sub, { recursive: true });
-            this.made.add(sub);
-          }
-          await rename(tmp, this.pathOf(packId));
-          await this.fsyncDir(sub);
           let off = 0;
           for (const b of batch) {
             b.resolve(`${packId}.${off}.${b.data.length}`);
             off += b.data.length;
           }
         } catch (e) {
-          await unlink(tmp).catch(() => undefined);
           for (const b of batch) b.reject(e);
         }
       }
@@ -295,6 +321,21 @@ export class FsBlobStore implements BlobStore {
     };
   }
 
+  async close(): Promise<void> {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare) {
+      const r = await spare.catch(() => undefined);
+      if (r) {
+        await r.fh.close().catch(() => undefined);
+        await unlink(this.pathOf(r.packId)).catch(() => undefined);
+        this.reserved.delete(r.packId);
+      }
+    }
+    for (const h of this.dirHandles.values()) await (await h.catch(() => undefined))?.close().catch(() => undefined);
+    this.dirHandles.clear();
+  }
+
   async delete(blobId: string): Promise<void> {
     // packed blobs share their file: it goes when collectGarbage finds the pack unreferenced
     if (!ID.test(blobId)) return;
@@ -324,7 +365,7 @@ export class FsBlobStore implements BlobStore {
         continue;
       }
       for (const name of names) {
-        if (!ID.test(name)) continue;
+        if (!ID.test(name) || this.reserved.has(name)) continue;
         if (await referenced(name)) continue;
         const p = join(d, name);
         const st = await stat(p).catch(() => undefined);

@@ -92,6 +92,7 @@ export async function openWalrusService(o: WalrusServiceOptions): Promise<Walrus
       if (timer) clearInterval(timer);
       clearInterval(gcTimer);
       await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
+      await blobs.close();
     },
   };
 }
