@@ -414,3 +414,23 @@ print(json.dumps({'users': sorted(x['UserName'] for x in d['UserDetailList']), '
   assert.equal(out.onlyRoles, 0);
   assert.equal(out.pages, 3, '6 entities, 2 per page');
 });
+
+test('ABAC: aws:PrincipalTag from the user tags, in conditions and variables; a tag change applies at once', async () => {
+  const { TagUserCommand, UntagUserCommand } = await import('@aws-sdk/client-iam');
+  const admin = iamAs();
+  const jo = await newUser(admin, 'jo');
+  await admin.send(new PutUserPolicyCommand({ UserName: 'jo', PolicyName: 'abac', PolicyDocument: doc(
+    { Effect: 'Allow', Action: 'iam:ListUsers', Resource: '*', Condition: { StringEquals: { 'aws:PrincipalTag/team': 'red' } } },
+    { Effect: 'Allow', Action: 'iam:GetGroup', Resource: `arn:aws:iam::${cloud.admin.accountId}:group/\${aws:PrincipalTag/team}` },
+  ) }));
+  await admin.send(new CreateGroupCommand({ GroupName: 'red' }));
+  await admin.send(new CreateGroupCommand({ GroupName: 'blue' }));
+  await assert.rejects(iamAs(jo).send(new ListUsersCommand({})), errName('AccessDenied'));
+  await admin.send(new TagUserCommand({ UserName: 'jo', Tags: [{ Key: 'team', Value: 'red' }] }));
+  assert.ok((await iamAs(jo).send(new ListUsersCommand({}))).Users, 'tagged: allowed at once');
+  const { GetGroupCommand } = await import('@aws-sdk/client-iam');
+  assert.equal((await iamAs(jo).send(new GetGroupCommand({ GroupName: 'red' }))).Group?.GroupName, 'red');
+  await assert.rejects(iamAs(jo).send(new GetGroupCommand({ GroupName: 'blue' })), errName('AccessDenied'));
+  await admin.send(new UntagUserCommand({ UserName: 'jo', TagKeys: ['team'] }));
+  await assert.rejects(iamAs(jo).send(new ListUsersCommand({})), errName('AccessDenied'), 'untagged: denied at once');
+});

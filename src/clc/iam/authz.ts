@@ -40,18 +40,22 @@ export function environmentOf(ctx: AuthzContext): RequestEnvironment {
 export class IamAuthorizer {
   readonly identityCache: AuthzCache<PolicySet>;
   private readonly accountCache: AuthzCache<CompiledPolicy[]>;
+  private readonly tagCache: AuthzCache<Record<string, string>>;
   private readonly compiler = new PolicyCompileCache();
 
   constructor(private readonly directory: IamDirectory, iam?: Pick<IamStore, 'onChange'>, opts: { ttlMs?: number } = {}) {
     this.identityCache = new AuthzCache<PolicySet>({ ttlMs: opts.ttlMs ?? 60_000 });
     this.accountCache = new AuthzCache<CompiledPolicy[]>({ ttlMs: opts.ttlMs ?? 60_000 });
+    this.tagCache = new AuthzCache<Record<string, string>>({ ttlMs: opts.ttlMs ?? 60_000 });
     directory.onChange((accountId) => {
       this.identityCache.invalidateAccount(accountId);
       this.accountCache.invalidateAccount(accountId);
+      this.tagCache.invalidateAccount(accountId);
     });
     iam?.onChange(() => {
       this.identityCache.invalidateAll();
       this.accountCache.invalidateAll();
+      this.tagCache.invalidateAll();
     });
   }
 
@@ -77,6 +81,15 @@ export class IamAuthorizer {
     });
   }
 
+  /** `aws:PrincipalTag/<key>` condition keys from the user's (or the role's) tags; cached like the policies. */
+  async principalTagKeys(p: Principal): Promise<Record<string, string>> {
+    if (p.kind !== 'user' && p.kind !== 'assumed-role') return {};
+    return this.tagCache.getOrLoad(`${p.accessKeyId ?? ''}|${p.userId}`, p.accountId, async () => {
+      const tags = p.kind === 'assumed-role' && p.role ? await this.directory.tagsById('role', p.role.roleId) : await this.directory.tagsById('user', p.userId);
+      return Object.fromEntries(tags.map((t) => [`aws:PrincipalTag/${t.Key}`, t.Value]));
+    });
+  }
+
   private sessionPolicies(p: Principal): PolicySet | undefined {
     const doc = p.role?.sessionPolicy;
     if (doc === undefined) return undefined;
@@ -95,6 +108,10 @@ export class IamAuthorizer {
     const needsPolicies = !p.isAccountAdmin || requests.some((r) => r.resourceAccount !== undefined && r.resourceAccount !== p.accountId);
     const identity = needsPolicies && p.kind !== 'anonymous' ? await this.identityPolicies(p) : new PolicySet([]);
     const session = this.sessionPolicies(p);
+    if (needsPolicies && p.kind !== 'anonymous') {
+      const tags = await this.principalTagKeys(p);
+      if (Object.keys(tags).length) requests = requests.map((r) => ({ ...r, conditions: { ...tags, ...r.conditions } }));
+    }
     return authorizeAll(
       {
         principal: p, identityPolicies: identity, env,
