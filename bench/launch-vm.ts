@@ -112,7 +112,7 @@ async function main() {
       raw.push(...(await rawBoot(img, dataDir, 1)));
       viaNc.push(...(await ncBoot(nc, dataDir, img, 1)).ms);
     }
-    log(`single launch to userspace marker, ${RUNS} runs: raw QEMU p50 ${p50(raw)} ms [${raw.join(', ')}]; NC RunInstance p50 ${p50(viaNc)} ms [${viaNc.join(', ')}]; ratio ${(p50(viaNc) / p50(raw)).toFixed(2)}`);
+    if (RUNS > 0) log(`single launch to userspace marker, ${RUNS} runs: raw QEMU p50 ${p50(raw)} ms [${raw.join(', ')}]; NC RunInstance p50 ${p50(viaNc)} ms [${viaNc.join(', ')}]; ratio ${(p50(viaNc) / p50(raw)).toFixed(2)}`);
     if (BURST > 0) {
       const rawB = Math.max(...(await rawBoot(img, dataDir, BURST)));
       const ncB = Math.max(...(await ncBoot(nc, dataDir, img, BURST)).ms);

@@ -30,8 +30,8 @@ datasource:
     metadata_urls: [ 'http://169.254.169.254' ]
     timeout: 5
     max_wait: 60
+network: { config: disabled }   # busybox udhcpc configured eth0 before cloud-init; no renderer in this image
 disable_root: false
-users: []
 preserve_hostname: false
 cloud_init_modules: [ seed_random, write-files, set_hostname, update_hostname ]
 cloud_config_modules: [ runcmd ]
