@@ -386,6 +386,13 @@ export class InstanceStore {
       try {
         ({ results } = await cc.runInstances({ instances: specs.map((s) => ({ nodeId: s.nodeId, request: s.request })) }));
       } catch (e) {
+        const code = e instanceof AwsError ? e.code : '';
+        if (code === 'ServiceUnavailable') {
+          // No answer (unreachable or timed out): the CC may still have sent them. They stay recorded and
+          // recover() re-sends them (idempotent per instance id) until they are confirmed or pending_time passes.
+          this.d.log.warn({ zone, err: (e as Error).message }, 'launch dispatch unanswered; will retry');
+          continue;
+        }
         const why = `the cluster controller of ${zone} did not accept the launch: ${(e as Error).message}`;
         this.d.log.warn({ zone, err: (e as Error).message }, 'launch dispatch failed');
         for (const r of list) await this.transition(r.instance_id, 'launch-failed', REASONS.launchFailed(why));
@@ -407,9 +414,15 @@ export class InstanceStore {
 
   /** After a restart: re-sends instances recorded but never confirmed as dispatched. */
   async recover(): Promise<number> {
-    const rows = await this.db.selectFrom('instances').select(['instance_id', 'account_id', 'zone', 'launch_spec'])
+    const rows = await this.db.selectFrom('instances').select(['instance_id', 'account_id', 'zone', 'launch_spec', 'launch_time'])
       .where('launch_status', '=', 'recorded').where('state', '=', 'pending').execute();
-    const todo = rows.filter((r) => !this.inFlight.has(r.instance_id));
+    const pendingMs = Number(await this.setting('cloud.vmstate.pending_time', '60')) * 60_000;
+    const expired = rows.filter((r) => this.now() - Number(r.launch_time) > pendingMs);
+    for (const r of expired) {
+      await this.transition(r.instance_id, 'launch-failed', REASONS.launchFailed('the launch was not confirmed by its cluster controller within cloud.vmstate.pending_time'));
+      await this.cc(r.zone).releaseInstances({ instanceIds: [r.instance_id] }).catch(() => undefined);
+    }
+    const todo = rows.filter((r) => !this.inFlight.has(r.instance_id) && !expired.includes(r));
     if (todo.length) {
       this.d.log.info({ count: todo.length }, 're-dispatching instances recorded before a restart');
       await this.dispatch(todo);
