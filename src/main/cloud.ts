@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { openDatabase, migrate, type Database } from '../db/index.js';
-import { createLogger, type CloudConfig, type Logger } from '../shared/index.js';
+import { createLogger, type CloudConfig, type Logger, type Principal } from '../shared/index.js';
 import { IamStore, PropertyStore, IamDirectory, IamAuthorizer, StsStore, CombinedCredentialStore, type AccessKey, type Account } from '../clc/index.js';
 import { createGateway, type Authorizer, type HandlerTable } from '../api/gateway/index.js';
 import { createIamUserHandlers, createIamAccountHandlers, createIamDirectoryHandlers, createIamSimulateHandlers, createIamAuthorizationDetailsHandlers, policyAuthorizer } from '../api/iam/index.js';
@@ -89,15 +89,17 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
     const credentials = new CombinedCredentialStore(iam, sts);
     // Walrus: its own port (8779) and the gateway's /services/objectstorage, one object store behind both.
     const walrusLog = log.child({ component: 'walrus' });
+    const s3Quota = (principal: Principal, action: string, usage: Record<string, number>) => authz.enforceQuota(
+      { principal, service: 's3', sourceIp: '', secure: false, now: new Date(), region: cfg.region }, action, usage, { code: 'TooManyBuckets', status: 400 });
     walrusSvc = await openWalrusService({
       db: database.db, dir: join(cfg.dataDir, 'walrus'), credentials, region: cfg.region, s3Domain: cfg.s3Domain,
-      identityPolicies: (p) => authz.identityPolicies(p), log: walrusLog,
+      identityPolicies: (p) => authz.identityPolicies(p), log: walrusLog, quota: s3Quota,
     });
     const walrusPort = await walrusSvc.listen(opts.ephemeralPorts ? 0 : cfg.ports.walrus, cfg.host);
     servers.push(walrusPort.server);
     const s3Mounted = createS3Handler({
       walrus: walrusSvc.walrus, region: cfg.region, log: walrusLog, credentials, authenticate: sigv4Authenticator({ credentials }),
-      identityPolicies: (p) => authz.identityPolicies(p), s3Domain: cfg.s3Domain, prefix: '/services/objectstorage',
+      identityPolicies: (p) => authz.identityPolicies(p), s3Domain: cfg.s3Domain, prefix: '/services/objectstorage', quota: s3Quota,
     });
     compute = await startCompute(cfg, database.db, properties, log, {
       ...(opts.ephemeralPorts ? { ephemeralPorts: true } : {}), systemAccountId: systemAccount,

@@ -35,3 +35,16 @@ test('a user with no policy is denied s3:ListAllMyBuckets; the bucket stays priv
   const bad = s3(cloud.endpoints.walrus, { accessKeyId: cloud.admin.accessKeyId, secretAccessKey: 'z'.repeat(40) });
   await assert.rejects(bad.send(new ListBucketsCommand({})), (e: Error) => e.name === 'SignatureDoesNotMatch');
 });
+
+test('an account quota of 2 buckets refuses a third with TooManyBuckets, naming the limit', async () => {
+  const { setAccountQuotas, parseQuotaArgs } = await import('../../src/clc/index.js');
+  const { account } = await cloud.iam.createAccount('bucket-quota');
+  const key = await cloud.iam.createAccessKey(account.accountId, 'admin');
+  await setAccountQuotas(cloud.directory, account.accountId, parseQuotaArgs(['buckets=2']));
+  const client = s3(cloud.endpoints.walrus, { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey });
+  await client.send(new CreateBucketCommand({ Bucket: 'quota-one' }));
+  await client.send(new CreateBucketCommand({ Bucket: 'quota-two' }));
+  await assert.rejects(client.send(new CreateBucketCommand({ Bucket: 'quota-three' })), (e: Error) => e.name === 'TooManyBuckets' && /quota-bucketnumber: 2/.test(e.message));
+  const listed = await client.send(new ListBucketsCommand({}));
+  assert.deepEqual(listed.Buckets?.map((b) => b.Name).sort(), ['quota-one', 'quota-two'], 'nothing left behind');
+});

@@ -45,6 +45,11 @@ export interface S3HandlerDeps {
   /** Path prefix this handler serves (`/services/objectstorage`), '' for `/`. */
   prefix?: string;
   log?: Logger;
+  /**
+   * Quota check (Eucalyptus `Limit` policies) before a resource is created: throws the S3 error when `usage` (the
+   * counts after the creation, e.g. `{'s3:quota-bucketnumber': n}`) exceeds the principal's limits.
+   */
+  quota?: (principal: Principal, action: string, usage: Record<string, number>) => Promise<void>;
 }
 
 export type S3RequestListener = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -203,6 +208,13 @@ async function handle(deps: S3HandlerDeps, log: Logger, prefix: string, req: Inc
       const env = { sourceIp: ctx.sourceIp, now: new Date(), secure: ctx.secure, region: ctx.region };
       const ok = await authorizeS3(ctx.principal, { action: route.permission, resources: [resource] }, { ownerAccount: ctx.principal.accountId }, env, ctx.identityPolicies);
       if (!ok) throw accessDenied();
+      if (route.op === 'CreateBucket' && deps.quota) {
+        const owned = await deps.walrus.listBuckets(ctx.principal.accountId);
+        const name = route.bucket;
+        if (!owned.some((b) => b.name === name)) {
+          await deps.quota(ctx.principal, 's3:CreateBucket', { 's3:quota-bucketnumber': owned.length + 1 });
+        }
+      }
     }
     await op(ctx, bucket);
   } catch (e) {
@@ -224,10 +236,16 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: AwsErr
   const body = head ? '' : errorXml(err, requestId, HOST_ID, resource);
   res.writeHead(err.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
   res.end(body);
-  // A refused upload: stop reading the body, and close the connection when it is still arriving.
+  // A refused request whose body is still arriving: a small body is drained so the connection stays usable and
+  // the client reads the error; a large upload is not read, and the connection closes once the error is sent.
   if (!req.complete) {
-    res.once('finish', () => {
-      if (!req.complete) req.socket.destroySoon();
-    });
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared <= 1024 * 1024) {
+      req.resume();
+    } else {
+      res.once('finish', () => {
+        if (!req.complete) req.socket.destroySoon();
+      });
+    }
   }
 }

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { Kysely } from 'kysely';
 import { silentLogger, type CredentialStore, type Logger } from '../../shared/index.js';
 import { FsBlobStore, Walrus, type WalrusTables } from '../../walrus/index.js';
-import { createS3Handler, type S3RequestListener } from './handler.js';
+import { createS3Handler, type S3RequestListener, type S3HandlerDeps } from './handler.js';
 import { sigv4Authenticator } from './auth.js';
 import type { IdentityPolicies } from './authz.js';
 
@@ -23,6 +23,8 @@ export interface WalrusServiceOptions {
   /** Path prefix ('' on Walrus's own port, '/services/objectstorage' in the CLC gateway). */
   prefix?: string;
   identityPolicies?: IdentityPolicies;
+  /** Quota check before creations (see S3HandlerDeps.quota). */
+  quota?: S3HandlerDeps['quota'];
   log?: Logger;
   /** How often lifecycle rules run (default hourly; 0 disables the timer). */
   lifecycleIntervalMs?: number;
@@ -56,6 +58,7 @@ export async function openWalrusService(o: WalrusServiceOptions): Promise<Walrus
     walrus, region: o.region, log, credentials: o.credentials,
     authenticate: sigv4Authenticator({ credentials: o.credentials, ...(o.allowSigV2 !== undefined ? { allowSigV2: o.allowSigV2 } : {}) }),
     ...(o.identityPolicies ? { identityPolicies: o.identityPolicies } : {}),
+    ...(o.quota ? { quota: o.quota } : {}),
     ...(o.s3Domain ? { s3Domain: o.s3Domain } : {}),
     ...(o.prefix ? { prefix: o.prefix } : {}),
   });
