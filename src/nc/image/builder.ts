@@ -186,7 +186,7 @@ async function build(opts: GuestImageOptions): Promise<GuestImage> {
   const versions = await candidateVersions(pkgs);
   const guestFiles = await Promise.all(['init', 'rc.cloud', 'udhcpc.script'].map((f) => fs.readFile(join(GUEST_DIR, f), 'utf8')));
   const key = createHash('sha256')
-    .update(JSON.stringify({ BUILDER_VERSION, versions, guestFiles, wholeDisk, INITTAB, GUEST_CMDLINE }))
+    .update(JSON.stringify({ BUILDER_VERSION, versions, guestFiles, wholeDisk, INITTAB, GUEST_CMDLINE, POWER_BUTTON_SCRIPT, PASSWD }))
     .digest('hex');
   const manifestPath = join(out, 'manifest.json');
   if (!opts.force && existsSync(manifestPath)) {

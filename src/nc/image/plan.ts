@@ -93,7 +93,9 @@ export const INITTAB = `::sysinit:/etc/rc.cloud
 ::ctrlaltdel:/sbin/reboot
 `;
 
-export const POWER_BUTTON_SCRIPT = '#!/bin/sh\necho CLOUD: power button >/dev/console\n/sbin/poweroff\n';
+// busybox init does not act on poweroff while its sysinit script still runs (e.g. rc.cloud waiting for metadata):
+// fall back to a synced forced power-off after 10 s
+export const POWER_BUTTON_SCRIPT = '#!/bin/sh\necho CLOUD: power button >/dev/console\n/sbin/poweroff\nsleep 10\nsync\n/sbin/poweroff -f\n';
 
 export const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nsshd:x:74:74:sshd:/var/empty:/bin/false\n';
 
