@@ -23,7 +23,9 @@ export interface WireResponse {
 }
 
 function headers(requestId: string, extra?: Record<string, string>): Record<string, string> {
-  return { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-RequestId': requestId, ...extra };
+  const h: Record<string, string> = { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-RequestId': requestId };
+  if (extra) Object.assign(h, extra);
+  return h;
 }
 
 /** Whether the service model has the operation (`s3` included, for the S3 router). */

@@ -91,7 +91,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
  */
 function send(res: ServerResponse, out: { status: number; headers: Record<string, string>; body: string }, close = false): void {
   if (res.headersSent) return;
-  const headers: Record<string, string | number> = { ...out.headers, 'content-length': Buffer.byteLength(out.body, 'utf8') };
+  // the serializers hand over a fresh headers object per response: completed in place rather than copied
+  const headers = out.headers;
+  headers['content-length'] = String(Buffer.byteLength(out.body, 'utf8'));
   if (close) headers.connection = 'close';
   res.writeHead(out.status, headers);
   res.end(out.body, 'utf8');
@@ -102,21 +104,31 @@ function send(res: ServerResponse, out: { status: number; headers: Record<string
  * most requests never log from a handler, and a child logger costs more than the rest of a small request's context.
  */
 class Context implements RequestContext {
-  readonly secure = false;
-  readonly userAgent?: string;
-  private child: Logger | undefined;
-  constructor(
-    readonly requestId: string,
-    readonly service: QueryService,
-    readonly operation: string,
-    readonly region: string,
-    readonly principal: Principal,
-    readonly sourceIp: string,
-    readonly now: Date,
-    private readonly root: Logger,
-    userAgent: string | undefined,
-  ) {
-    if (userAgent) this.userAgent = userAgent;
+  // plain assignments in one order (no class-field definitions): every context has the same hidden class
+  declare readonly requestId: string;
+  declare readonly service: QueryService;
+  declare readonly operation: string;
+  declare readonly region: string;
+  declare readonly principal: Principal;
+  declare readonly sourceIp: string;
+  declare readonly secure: boolean;
+  declare readonly now: Date;
+  declare readonly userAgent: string | undefined;
+  declare private readonly root: Logger;
+  declare private child: Logger | undefined;
+
+  constructor(requestId: string, service: QueryService, operation: string, region: string, principal: Principal, sourceIp: string, now: Date, root: Logger, userAgent: string | undefined) {
+    this.requestId = requestId;
+    this.service = service;
+    this.operation = operation;
+    this.region = region;
+    this.principal = principal;
+    this.sourceIp = sourceIp;
+    this.secure = false;
+    this.now = now;
+    this.userAgent = userAgent || undefined;
+    this.root = root;
+    this.child = undefined;
   }
 
   get log(): Logger {
