@@ -76,6 +76,10 @@ const INVALID = Symbol('invalid');
 
 class Parser {
   readonly violations: Violation[] = [];
+  private atWire = '';
+  private atAws = '';
+  private atRaw = '';
+  private atSensitive = false;
   constructor(
     readonly model: ServiceModel,
     readonly policy: ValidationPolicy,
@@ -192,55 +196,55 @@ class Parser {
   }
 
   private scalar(shapeName: string, shape: RawShape, raw: string, wirePath: string, awsPath: string): unknown {
-    const sensitive = shape.sensitive === true;
-    const bad = (constraint: string): typeof INVALID => {
-      this.violate({ kind: 'invalid', wirePath, awsPath, value: raw, constraint, sensitive });
-      return INVALID;
-    };
+    // the value being checked, for bad() (a method: a closure would be re-created for every scalar)
+    this.atWire = wirePath;
+    this.atAws = awsPath;
+    this.atRaw = raw;
+    this.atSensitive = shape.sensitive === true;
     switch (shape.type) {
       case 'string': {
         const p = this.policy;
         if (p.enums && shape.enum && !this.model.enumSet(shapeName)?.has(raw)) {
-          return bad(`Member must satisfy enum value set: [${enumList(shape.enum)}]`);
+          return this.bad(`Member must satisfy enum value set: [${enumList(shape.enum)}]`);
         }
-        if (p.lengths && shape.min !== undefined && raw.length < shape.min) return bad(`Member must have length greater than or equal to ${shape.min}`);
-        if (p.lengths && shape.max !== undefined && raw.length > shape.max) return bad(`Member must have length less than or equal to ${shape.max}`);
+        if (p.lengths && shape.min !== undefined && raw.length < shape.min) return this.bad(`Member must have length greater than or equal to ${shape.min}`);
+        if (p.lengths && shape.max !== undefined && raw.length > shape.max) return this.bad(`Member must have length less than or equal to ${shape.max}`);
         if (p.patterns && shape.pattern !== undefined) {
           const re = this.model.pattern(shapeName);
-          if (re && !re.test(raw)) return bad(`Member must satisfy regular expression pattern: ${shape.pattern}`);
+          if (re && !re.test(raw)) return this.bad(`Member must satisfy regular expression pattern: ${shape.pattern}`);
         }
         return raw;
       }
       case 'integer':
       case 'long': {
         const t = raw.trim();
-        if (!/^[+-]?\d{1,20}$/.test(t)) return bad(`Member must be ${shape.type === 'integer' ? 'an integer' : 'a long'}`);
+        if (!/^[+-]?\d{1,20}$/.test(t)) return this.bad(`Member must be ${shape.type === 'integer' ? 'an integer' : 'a long'}`);
         const n = Number(t);
         const limit = shape.type === 'integer' ? 2147483647 : Number.MAX_SAFE_INTEGER;
-        if (n > limit || n < -limit - (shape.type === 'integer' ? 1 : 0)) return bad(`Member must be ${shape.type === 'integer' ? 'an integer' : 'a long'}`);
-        return this.range(shape, n, bad);
+        if (n > limit || n < -limit - (shape.type === 'integer' ? 1 : 0)) return this.bad(`Member must be ${shape.type === 'integer' ? 'an integer' : 'a long'}`);
+        return this.range(shape, n);
       }
       case 'float':
       case 'double': {
         const t = raw.trim();
-        if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return bad('Member must be a number');
+        if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return this.bad('Member must be a number');
         const n = Number(t);
-        if (!Number.isFinite(n)) return bad('Member must be a number');
-        return this.range(shape, n, bad);
+        if (!Number.isFinite(n)) return this.bad('Member must be a number');
+        return this.range(shape, n);
       }
       case 'boolean': {
         const t = raw.trim().toLowerCase();
         if (t === 'true') return true;
         if (t === 'false') return false;
-        return bad('Member must be a boolean');
+        return this.bad('Member must be a boolean');
       }
       case 'timestamp': {
         const d = parseTimestamp(raw);
-        return d ?? bad('Member must be a timestamp');
+        return d ?? this.bad('Member must be a timestamp');
       }
       case 'blob': {
         const t = raw.replace(/\s+/g, '');
-        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(t) && !/^[A-Za-z0-9_-]*={0,2}$/.test(t)) return bad('Member must be base64-encoded');
+        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(t) && !/^[A-Za-z0-9_-]*={0,2}$/.test(t)) return this.bad('Member must be base64-encoded');
         return Buffer.from(t, 'base64');
       }
       default:
@@ -248,10 +252,15 @@ class Parser {
     }
   }
 
-  private range(shape: RawShape, n: number, bad: (c: string) => typeof INVALID): number | typeof INVALID {
+  private bad(constraint: string): typeof INVALID {
+    this.violate({ kind: 'invalid', wirePath: this.atWire, awsPath: this.atAws, value: this.atRaw, constraint, sensitive: this.atSensitive });
+    return INVALID;
+  }
+
+  private range(shape: RawShape, n: number): number | typeof INVALID {
     if (!this.policy.ranges) return n;
-    if (shape.min !== undefined && n < shape.min) return bad(`Member must have value greater than or equal to ${shape.min}`);
-    if (shape.max !== undefined && n > shape.max) return bad(`Member must have value less than or equal to ${shape.max}`);
+    if (shape.min !== undefined && n < shape.min) return this.bad(`Member must have value greater than or equal to ${shape.min}`);
+    if (shape.max !== undefined && n > shape.max) return this.bad(`Member must have value less than or equal to ${shape.max}`);
     return n;
   }
 }

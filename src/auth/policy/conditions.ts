@@ -305,20 +305,28 @@ export function evaluateCondition(c: CompiledCondition, lookup: KeyLookup): bool
     return op.spec.negated;
   }
   const negated = op.spec.negated;
+  // every value must pass (ForAllValues, or a negated operator) or some value must (ForAnyValue, plain operators);
+  // a loop rather than every/some with a closure, which would be re-created on each evaluation
+  const all = op.setOp === 'all' || (op.setOp !== 'any' && negated);
   let sawUnresolved = false;
-  const per = (v: string): boolean => {
+  let result = all;
+  for (const v of values) {
     const r = c.test(v, lookup);
+    let pass: boolean;
     if (r === null) {
       // an unresolvable policy variable makes the condition (and so the statement) not apply
       sawUnresolved = true;
-      return false;
+      pass = false;
+    } else pass = negated ? !r : r;
+    if (all && !pass) {
+      result = false;
+      break;
     }
-    return negated ? !r : r;
-  };
-  let result: boolean;
-  if (op.setOp === 'all') result = values.every(per);
-  else if (op.setOp === 'any') result = values.some(per);
-  else result = negated ? values.every(per) : values.some(per);
+    if (!all && pass) {
+      result = true;
+      break;
+    }
+  }
   if (sawUnresolved && negated) return false;
   return result;
 }

@@ -72,6 +72,11 @@ export const GLOBAL_KEYS: ReadonlySet<string> = new Set([
 
 const NONE: readonly string[] | undefined = undefined;
 
+/** A present key's single value (a module function: a closure here would be re-created on every lookup). */
+function one(v: string | undefined): readonly string[] | undefined {
+  return v === undefined || v === '' ? NONE : [v];
+}
+
 /**
  * The condition keys of one request. Global keys are computed lazily, when a condition or variable asks for one, so
  * a decision that needs none costs nothing for them; the request's service keys are layered on top.
@@ -112,7 +117,6 @@ export class ConditionContext {
 
   private global(k: string): readonly string[] | undefined {
     const { principal: p, env } = this;
-    const one = (v: string | undefined): readonly string[] | undefined => (v === undefined || v === '' ? NONE : [v]);
     const person = p.kind !== 'anonymous';
     switch (k) {
       case 'aws:sourceip':

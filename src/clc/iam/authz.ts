@@ -31,10 +31,8 @@ export interface AuthorizeOptions {
 }
 
 export function environmentOf(ctx: AuthzContext): RequestEnvironment {
-  return {
-    sourceIp: ctx.sourceIp, now: ctx.now, secure: ctx.secure, region: ctx.region,
-    ...(ctx.userAgent !== undefined ? { userAgent: ctx.userAgent } : {}),
-  };
+  // always the same keys (an absent user agent is undefined): one object shape for every request
+  return { sourceIp: ctx.sourceIp, now: ctx.now, secure: ctx.secure, region: ctx.region, userAgent: ctx.userAgent };
 }
 
 export class IamAuthorizer {
@@ -112,12 +110,11 @@ export class IamAuthorizer {
       const tags = await this.principalTagKeys(p);
       if (Object.keys(tags).length) requests = requests.map((r) => ({ ...r, conditions: { ...tags, ...r.conditions } }));
     }
+    // every key present (absent ones undefined): one object shape, so the engine's property loads stay monomorphic
     return authorizeAll(
       {
-        principal: p, identityPolicies: identity, env,
-        ...(session ? { sessionPolicies: session } : {}),
-        ...(opts.resourcePolicy ? { resourcePolicy: opts.resourcePolicy } : {}),
-        ...(opts.requireResourceGrant ? { requireResourceGrant: true } : {}),
+        principal: p, identityPolicies: identity, env, sessionPolicies: session, resourcePolicy: opts.resourcePolicy ?? undefined,
+        requireResourceGrant: opts.requireResourceGrant === true,
       },
       requests,
     );
