@@ -45,7 +45,7 @@ export async function openDatabase<T = any>(cfg: DbConfig): Promise<Database<T>>
     native.pragma('synchronous = NORMAL');
     native.pragma('busy_timeout = 5000');
     native.pragma('foreign_keys = ON');
-    const db = new Kysely<T>({ dialect: new SqliteDialect({ database: native }) });
+    const db = new Kysely<T>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
     return { kind: 'sqlite', db, close: () => db.destroy() };
   }
   const schema = cfg.schema;
@@ -67,6 +67,32 @@ export async function openDatabase<T = any>(cfg: DbConfig): Promise<Database<T>>
   }
   const db = new Kysely<T>({ dialect: new PostgresDialect({ pool }) });
   return { kind: 'postgres', db, ...(schema ? { schema } : {}), close: () => db.destroy() };
+}
+
+/**
+ * better-sqlite3 behind Kysely with prepared statements reused: Kysely prepares every query it runs, and preparing
+ * costs more than executing the small queries the cloud makes. Statements are kept per SQL text (values are bound
+ * parameters, so the texts repeat); the cache is bounded. Kysely runs one query at a time on its single SQLite
+ * connection, so a cached statement is never in use twice at once.
+ */
+export function withStatementCache(native: SQLite.Database, max = 2000): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  const prepare = (source: string): SQLite.Statement => {
+    let stmt = cache.get(source);
+    if (!stmt) {
+      stmt = native.prepare(source);
+      if (cache.size >= max) cache.clear();
+      cache.set(source, stmt);
+    }
+    return stmt;
+  };
+  return new Proxy(native, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') return prepare;
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** Runs every migration not yet applied, in name order. Throws on the first failure. */
