@@ -35,12 +35,12 @@ export interface GatewayOptions {
   now?: () => Date;
 }
 
-const SERVICE_PATHS: Record<string, QueryService> = {
-  '/services/compute': 'ec2',
-  '/services/Eucalyptus': 'ec2',
-  '/services/Euare': 'iam',
-  '/services/Tokens': 'sts',
-};
+const SERVICE_PATHS = new Map<string, QueryService>([
+  ['/services/compute', 'ec2'],
+  ['/services/Eucalyptus', 'ec2'],
+  ['/services/Euare', 'iam'],
+  ['/services/Tokens', 'sts'],
+]);
 const IAM_PREFIX: Record<QueryService, string> = { ec2: 'ec2', iam: 'iam', sts: 'sts' };
 const S3_PREFIX = '/services/objectstorage';
 
@@ -49,7 +49,7 @@ export function detectService(path: string, headers: IncomingMessage['headers'],
   if (path === S3_PREFIX || path.startsWith(S3_PREFIX + '/')) return 's3';
   if (path === '/healthz') return 'health';
   const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  const byPath = SERVICE_PATHS[trimmed];
+  const byPath = SERVICE_PATHS.get(trimmed);
   if (byPath) return byPath;
   if (trimmed !== '/' && trimmed !== '') return null;
   const auth = typeof headers.authorization === 'string' ? headers.authorization : '';
@@ -61,9 +61,9 @@ export function detectService(path: string, headers: IncomingMessage['headers'],
 
 class BodyTooLarge extends Error {}
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number, contentLength: string | undefined): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
+    const declared = Number(contentLength ?? 0);
     if (declared > limit) {
       reject(new BodyTooLarge());
       return;
@@ -171,9 +171,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
       if (req.method !== 'GET' && req.method !== 'POST') {
         throw new AwsError('InvalidAction', `The HTTP method ${req.method ?? ''} is not supported by this endpoint.`, { status: 400 });
       }
+      // only the distinct-values view of the headers is built (the signature needs it); node's joined `req.headers`
+      // view would be a second object per request
+      const hd = req.headersDistinct as Record<string, string[]>;
       let body: Buffer;
       try {
-        body = await readBody(req, limit);
+        body = await readBody(req, limit, hd['content-length']?.[0]);
       } catch (e) {
         if (e instanceof BodyTooLarge) {
           const err = new AwsError('RequestEntityTooLarge', `Request body larger than ${limit} bytes.`, { status: 413 });
@@ -183,7 +186,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
         }
         throw e;
       }
-      const ctype = String(req.headers['content-type'] ?? '').toLowerCase();
+      const ctype = (hd['content-type']?.[0] ?? '').toLowerCase();
       let params: URLSearchParams;
       if (body.length > 0) {
         if (!ctype.startsWith('application/x-www-form-urlencoded')) {
@@ -196,7 +199,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       op = params.get('Action') ?? '-';
       const at = now();
       const auth = await authenticate(
-        { method: req.method, path, query, headers: req.headersDistinct as Record<string, string[]>, body },
+        { method: req.method, path, query, headers: hd, body },
         { service, now: at, store: opts.credentials },
       );
       if (!auth.identity) throw new AwsError(service === 'ec2' ? 'AuthFailure' : 'MissingAuthenticationToken', 'Request is missing Authentication Token', { status: service === 'ec2' ? 401 : 403 });
@@ -205,7 +208,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       op = parsed.operation;
       const handler = opts.handlers[service]?.[op];
       if (!handler) throw unsupportedOperation(service, op);
-      const ctx = new Context(rid, service, op, opts.region, principal, remoteIp(req), at, opts.log, req.headers['user-agent']);
+      const ctx = new Context(rid, service, op, opts.region, principal, remoteIp(req), at, opts.log, hd['user-agent']?.[0]);
       const asks: AuthzRequest[] = handler.authz
         ? await handler.authz(parsed.input, ctx)
         : [{ action: `${IAM_PREFIX[service]}:${op}`, resources: ['*'] }];
@@ -244,7 +247,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
-    const service = detectService(path, req.headers, query);
+    // the usual paths need no look at the headers
+    const service = SERVICE_PATHS.get(path) ?? detectService(path, req.headers, query);
     if (service === 's3') {
       if (opts.s3) return opts.s3(req, res);
       send(res, { status: 503, headers: { 'content-type': 'application/xml', 'x-amz-request-id': rid }, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ServiceUnavailable</Code><Message>Walrus is not running on this host.</Message><RequestId>${rid}</RequestId></Error>` });
