@@ -3,12 +3,15 @@
  * A whole cloud-in-a-box for one test: temporary data directory, a fresh database (SQLite, or PostgreSQL with
  * EUCA_TEST_DB=postgres), every server on an ephemeral 127.0.0.1 port, and the cloud admin's credentials.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testDbConfig } from '../db/index.js';
 import { defaultConfig, silentLogger, createLogger, type CloudConfig } from '../shared/index.js';
 import { startCloud, type RunningCloud, type StartOptions } from './cloud.js';
+import { writeAwsProfile, awsCliVersion, cliReadsEndpointConfig, endpointsFor } from './credentials.js';
 
 export interface TestCloud extends RunningCloud {
   admin: { accessKeyId: string; secretAccessKey: string; accountId: string };
@@ -39,6 +42,48 @@ export async function startTestCloud(opts: StartOptions & { configure?: (c: Clou
       await cloud.stop();
       await cleanup();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's aws CLI, the one the tests judge with. */
+export const DEBIAN_AWS = '/usr/bin/aws';
+
+export interface AwsCliProfile {
+  /** Environment for running the CLI with the written profile `euca` (outside traffic blocked by a dead proxy). */
+  env: NodeJS.ProcessEnv;
+  /** Runs `aws --profile euca ARGS…`; never throws: the exit code, stdout and stderr come back. */
+  aws(args: string[], opts?: { timeoutMs?: number }): Promise<{ out: string; err: string; code: number }>;
+}
+
+/**
+ * Writes the admin's profile `euca` for Debian's aws CLI into `dir` (as `euca credentials` would, with the endpoint
+ * plugin for CLIs that need it), keeping `existingConfig` (another profile) to check it is left alone.
+ */
+export function awsCliProfile(cloud: TestCloud, dir: string, existingConfig = ''): AwsCliProfile {
+  const configFile = join(dir, 'config');
+  const credentialsFile = join(dir, 'credentials');
+  writeFileSync(configFile, existingConfig);
+  const version = awsCliVersion(DEBIAN_AWS);
+  if (!version) throw new Error(`${DEBIAN_AWS} must be installed (Debian package awscli)`);
+  writeAwsProfile({
+    accessKeyId: cloud.admin.accessKeyId, secretAccessKey: cloud.admin.secretAccessKey, accountId: cloud.admin.accountId,
+    userName: 'admin', region: cloud.config.region, endpoints: endpointsFor('127.0.0.1', { clc: cloud.ports.clc, walrus: cloud.ports.walrus }),
+  }, { profile: 'euca', configFile, credentialsFile, pluginDir: join(dir, 'plugin'), plugin: !cliReadsEndpointConfig(version) });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH, HOME: dir, AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_PAGER: '',
+    HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1,localhost',
+  };
+  return {
+    env,
+    async aws(args, opts = {}) {
+      try {
+        const r = await promisify(execFile)(DEBIAN_AWS, ['--profile', 'euca', ...args], { env, timeout: opts.timeoutMs ?? 60_000 });
+        return { out: r.stdout, err: r.stderr, code: 0 };
+      } catch (e) {
+        const x = e as { stdout?: string; stderr?: string; code?: number };
+        return { out: x.stdout ?? '', err: x.stderr ?? String(e), code: typeof x.code === 'number' ? x.code : 1 };
+      }
     },
   };
 }

@@ -5,47 +5,31 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startTestCloud, type TestCloud } from '../../src/main/testing.js';
-import { writeAwsProfile, awsCliVersion, cliReadsEndpointConfig, endpointsFor } from '../../src/main/credentials.js';
+import { startTestCloud, awsCliProfile, DEBIAN_AWS, type TestCloud, type AwsCliProfile } from '../../src/main/testing.js';
 
 const run = promisify(execFile);
-const AWS = '/usr/bin/aws';
 const PY = '/usr/bin/python3';
 
 let cloud: TestCloud;
 let dir: string;
 let env: NodeJS.ProcessEnv;
+let runAws: AwsCliProfile['aws'];
 before(async () => {
   cloud = await startTestCloud();
   dir = mkdtempSync(join(tmpdir(), 'euca-cli-'));
-  const configFile = join(dir, 'config');
-  const credentialsFile = join(dir, 'credentials');
-  writeFileSync(configFile, '[profile mine]\nregion = us-east-1\n');
-  const version = awsCliVersion(AWS);
-  assert.ok(version, `${AWS} must be installed (Debian package awscli)`);
-  writeAwsProfile({
-    accessKeyId: cloud.admin.accessKeyId, secretAccessKey: cloud.admin.secretAccessKey, accountId: cloud.admin.accountId,
-    userName: 'admin', region: 'eucalyptus', endpoints: endpointsFor('127.0.0.1', { clc: cloud.ports.clc, walrus: cloud.ports.clc }),
-  }, { profile: 'euca', configFile, credentialsFile, pluginDir: join(dir, 'plugin'), plugin: !cliReadsEndpointConfig(version) });
-  env = { PATH: process.env.PATH, HOME: dir, AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_PAGER: '', HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1,localhost' };
+  ({ env, aws: runAws } = awsCliProfile(cloud, dir, '[profile mine]\nregion = us-east-1\n'));
 });
 after(async () => {
   await cloud.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function aws(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  try {
-    const r = await run(AWS, ['--profile', 'euca', ...args], { env, timeout: 60_000 });
-    return { out: r.stdout, err: r.stderr, code: 0 };
-  } catch (e) {
-    const x = e as { stdout: string; stderr: string; code: number };
-    return { out: x.stdout, err: x.stderr, code: x.code };
-  }
+function aws(...args: string[]): Promise<{ out: string; err: string; code: number }> {
+  return runAws(args);
 }
 
 test('the profile leaves the user\'s other profiles alone', () => {
@@ -73,7 +57,7 @@ test('aws CLI: regions, zones, users, keys, caller identity, and refusal after d
   const carolEnv = { ...env, AWS_ACCESS_KEY_ID: key.AccessKeyId, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey };
   const asCarol = async () => {
     try {
-      const x = await run(AWS, ['--region', 'eucalyptus', '--endpoint-url', `${cloud.endpoints.clc}/services/Tokens`, 'sts', 'get-caller-identity'], { env: { ...carolEnv, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' }, timeout: 60_000 });
+      const x = await run(DEBIAN_AWS, ['--region', 'eucalyptus', '--endpoint-url', `${cloud.endpoints.clc}/services/Tokens`, 'sts', 'get-caller-identity'], { env: { ...carolEnv, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' }, timeout: 60_000 });
       return { code: 0, out: x.stdout, err: '' };
     } catch (e) {
       const x = e as { stdout: string; stderr: string; code: number };

@@ -8,43 +8,27 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startTestCloud, type TestCloud } from '../../src/main/testing.js';
-import { writeAwsProfile, awsCliVersion, cliReadsEndpointConfig, endpointsFor } from '../../src/main/credentials.js';
+import { startTestCloud, awsCliProfile, type TestCloud, type AwsCliProfile } from '../../src/main/testing.js';
 
 const run = promisify(execFile);
-const AWS = '/usr/bin/aws';
 const PY = '/usr/bin/python3';
 
 let cloud: TestCloud;
 let dir: string;
 let env: NodeJS.ProcessEnv;
+let runAws: AwsCliProfile['aws'];
 before(async () => {
   cloud = await startTestCloud();
   dir = mkdtempSync(join(tmpdir(), 'euca-ccli-'));
-  const configFile = join(dir, 'config');
-  const credentialsFile = join(dir, 'credentials');
-  writeFileSync(configFile, '');
-  const version = awsCliVersion(AWS);
-  assert.ok(version, `${AWS} must be installed (Debian package awscli)`);
-  writeAwsProfile({
-    accessKeyId: cloud.admin.accessKeyId, secretAccessKey: cloud.admin.secretAccessKey, accountId: cloud.admin.accountId,
-    userName: 'admin', region: 'eucalyptus', endpoints: endpointsFor('127.0.0.1', { clc: cloud.ports.clc, walrus: cloud.ports.clc }),
-  }, { profile: 'euca', configFile, credentialsFile, pluginDir: join(dir, 'plugin'), plugin: !cliReadsEndpointConfig(version) });
-  env = { PATH: process.env.PATH, HOME: dir, AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_PAGER: '', HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1,localhost' };
+  ({ env, aws: runAws } = awsCliProfile(cloud, dir));
 });
 after(async () => {
   await cloud?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function aws(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  try {
-    const r = await run(AWS, ['--profile', 'euca', '--output', 'json', ...args], { env, timeout: 60_000 });
-    return { out: r.stdout, err: r.stderr, code: 0 };
-  } catch (e) {
-    const x = e as { stdout: string; stderr: string; code: number };
-    return { out: x.stdout, err: x.stderr, code: x.code };
-  }
+function aws(...args: string[]): Promise<{ out: string; err: string; code: number }> {
+  return runAws(['--output', 'json', ...args]);
 }
 
 test('aws CLI: import-key-pair with fileb://, fingerprints as AWS, duplicate and missing keys', async () => {

@@ -12,14 +12,12 @@ import { join, basename } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes, createHash } from 'node:crypto';
 import { EC2Client, RunInstancesCommand, DescribeInstancesCommand, TerminateInstancesCommand, GetConsoleOutputCommand, type Instance } from '@aws-sdk/client-ec2';
-import { startTestCloud, type TestCloud } from '../../src/main/testing.js';
+import { startTestCloud, awsCliProfile, type TestCloud, type AwsCliProfile } from '../../src/main/testing.js';
 import { internalSecret, registerDefaultImage } from '../../src/main/compute.js';
-import { writeAwsProfile, awsCliVersion, cliReadsEndpointConfig, endpointsFor } from '../../src/main/credentials.js';
 import { startNodeController, createHypervisorDriver, type NodeController } from '../../src/nc/index.js';
 import { vmTestSkipReason, testGuestImage } from '../../src/nc/test-support.js';
 
 const run = promisify(execFile);
-const AWS = '/usr/bin/aws';
 const PY = '/usr/bin/python3';
 const skip = vmTestSkipReason();
 
@@ -28,6 +26,7 @@ let nc: NodeController;
 let dir: string;
 let ncDir: string;
 let env: NodeJS.ProcessEnv;
+let runAws: AwsCliProfile['aws'];
 let imageId: string;
 let ec2: EC2Client;
 
@@ -59,16 +58,7 @@ before(async () => {
   ({ imageId } = await registerDefaultImage(cloud.compute.service, cloud.admin.accountId, img));
   ec2 = new EC2Client(cloud.clientConfig('ec2'));
 
-  const configFile = join(dir, 'config');
-  const credentialsFile = join(dir, 'credentials');
-  writeFileSync(configFile, '');
-  const version = awsCliVersion(AWS);
-  assert.ok(version, `${AWS} must be installed (Debian package awscli)`);
-  writeAwsProfile({
-    accessKeyId: cloud.admin.accessKeyId, secretAccessKey: cloud.admin.secretAccessKey, accountId: cloud.admin.accountId,
-    userName: 'admin', region: 'eucalyptus', endpoints: endpointsFor('127.0.0.1', { clc: cloud.ports.clc, walrus: cloud.ports.clc }),
-  }, { profile: 'euca', configFile, credentialsFile, pluginDir: join(dir, 'plugin'), plugin: !cliReadsEndpointConfig(version) });
-  env = { PATH: process.env.PATH, HOME: dir, AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: credentialsFile, AWS_PAGER: '', HTTP_PROXY: 'http://127.0.0.1:9', HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1,localhost' };
+  ({ env, aws: runAws } = awsCliProfile(cloud, dir));
 });
 
 after(async () => {
@@ -80,13 +70,9 @@ after(async () => {
 });
 
 async function aws(...args: string[]): Promise<any> {
-  try {
-    const r = await run(AWS, ['--profile', 'euca', '--output', 'json', ...args], { env, timeout: 120_000 });
-    return r.stdout.trim() ? JSON.parse(r.stdout) : {};
-  } catch (e) {
-    const x = e as { stderr: string };
-    throw new Error(`aws ${args.join(' ')}: ${x.stderr}`);
-  }
+  const r = await runAws(['--output', 'json', ...args], { timeoutMs: 120_000 });
+  if (r.code !== 0) throw new Error(`aws ${args.join(' ')}: ${r.err}`);
+  return r.out.trim() ? JSON.parse(r.out) : {};
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 240_000): Promise<T> {
