@@ -33,6 +33,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { startTestCloud } from '../src/main/testing.js';
 import { createLogger, silentLogger } from '../src/shared/index.js';
 import { Sha256 } from '../test/api/sha256.js';
+import { parseWrk } from './wrk.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,22 +54,6 @@ if ((duration * rounds * 3 + 30) > 13 * 60) {
 }
 
 interface WrkResult { rps: number; p50: number; p99: number; non2xx: number; requests: number; cpuUsPerReq: number }
-
-function parseWrk(out: string): Omit<WrkResult, 'cpuUsPerReq'> {
-  const ms = (s: string) => {
-    const m = /([\d.]+)(us|ms|s)/.exec(s);
-    if (!m) return NaN;
-    const v = Number(m[1]);
-    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
-  };
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
-    p50: ms(/\n\s+50%\s+(\S+)/.exec(out)?.[1] ?? ''),
-    p99: ms(/\n\s+99%\s+(\S+)/.exec(out)?.[1] ?? ''),
-    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
-  };
-}
 
 /** wrk runs as a child process; the servers under test live in this process, so it must not block the event loop. */
 async function wrk(url: string, script: string, seconds: number): Promise<WrkResult> {

@@ -23,6 +23,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { IAMClient, CreatePolicyCommand, AttachUserPolicyCommand, CreateUserCommand, CreateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { startTestCloud } from '../src/main/testing.js';
 import { Sha256 } from '../test/api/sha256.js';
+import { parseWrk } from './wrk.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -33,21 +34,6 @@ const rounds = arg('--rounds', 8);
 const connections = 32;
 
 interface WrkResult { rps: number; p50: number; p99: number; non2xx: number }
-
-function parseWrk(out: string): WrkResult {
-  const ms = (s: string): number => {
-    const m = /([\d.]+)(us|ms|s)/.exec(s);
-    if (!m) return NaN;
-    const v = Number(m[1]);
-    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
-  };
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
-    p50: ms(/\n\s+50%\s+(\S+)/.exec(out)?.[1] ?? ''),
-    p99: ms(/\n\s+99%\s+(\S+)/.exec(out)?.[1] ?? ''),
-    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
-  };
-}
 
 async function wrk(url: string, script: string, seconds: number): Promise<WrkResult> {
   const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
