@@ -4,13 +4,13 @@
  * - RunInstances accept-and-record throughput (each call: signature, CC reservation, database record, dispatch to
  *   the node), 16 calls in flight;
  * - DescribeInstances with 10,000 instances: by id, and a filtered 100-item page (database-answered filters), and a
- *   tag-filtered 100-item page (filtered in memory);
+ *   tag-filtered 100-item page (tag filter answered in SQL);
  * next to a reference measured in the same run: signed DescribeRegions (the gateway with a trivial handler).
  *
  * Run: node --import tsx bench/launch-control.ts [--instances 10000] [--calls 1000]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { EC2Client, DescribeRegionsCommand, RunInstancesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { startTestCloud } from '../src/main/testing.js';
@@ -36,6 +36,12 @@ async function timed(n: number, fn: (i: number) => Promise<unknown>): Promise<nu
   }
   return out;
 }
+/** Process CPU time (user + system, ms) spent by `fn`, per call: the load-insensitive figure. */
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(2)} ms, p90 ${pct(xs, 90).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms`;
 
 const dir = mkdtempSync(join(tmpdir(), 'euca-bench-'));
@@ -65,6 +71,8 @@ try {
   console.log(`reference: DescribeRegions throughput, ${CONCURRENCY} in flight: ${refRate.toFixed(0)} calls/s`);
 
   // RunInstances accept-and-record, 16 in flight
+  console.log(`load average before RunInstances: ${load()}`);
+  const c0 = cpuMs();
   let next = 0;
   const lat: number[] = [];
   const t0 = performance.now();
@@ -77,21 +85,34 @@ try {
     }
   }));
   const secs = (performance.now() - t0) / 1000;
-  console.log(`RunInstances accept-and-record: ${CALLS} calls in ${secs.toFixed(1)} s = ${(CALLS / secs).toFixed(0)} calls/s (${CONCURRENCY} in flight; ${((CALLS / secs / refRate) * 100).toFixed(0)} % of the DescribeRegions rate); latency ${fmt(lat)}`);
+  console.log(`RunInstances accept-and-record: ${CALLS} calls in ${secs.toFixed(1)} s = ${(CALLS / secs).toFixed(0)} calls/s (${CONCURRENCY} in flight; ${((CALLS / secs / refRate) * 100).toFixed(0)} % of the DescribeRegions rate); latency ${fmt(lat)}; CPU ${((cpuMs() - c0) / CALLS).toFixed(2)} ms per call (whole process: client, gateway, CLC, CC, NC); load ${load()}`);
 
   // fill up to TOTAL instances
   let have = CALLS;
+  let f0 = performance.now();
+  let fc0 = cpuMs();
+  let lastReport = have;
   while (have < TOTAL) {
     const n = Math.min(100, TOTAL - have);
     await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: n, MaxCount: n, InstanceType: have % 2 ? 'm1.small' : 'c1.medium', TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'batch', Value: String(have % 10) }] }] }));
     have += n;
+    if (have - lastReport >= 1000 || have >= TOTAL) {
+      const s = (performance.now() - f0) / 1000;
+      console.log(`fill: ${have} instances; last ${have - lastReport} in ${s.toFixed(1)} s (${((have - lastReport) / s).toFixed(0)}/s, CPU ${((cpuMs() - fc0) / (have - lastReport)).toFixed(2)} ms per instance); load ${load()}`);
+      lastReport = have;
+      f0 = performance.now();
+      fc0 = cpuMs();
+    }
   }
   await cloud.compute.service.reconcile();
   const ids = (await cloud.compute.service.instances.list(cloud.admin.accountId, {})).map((i) => i.instanceId);
   console.log(`${ids.length} instances recorded`);
 
+  console.log(`load average before DescribeInstances: ${load()}`);
+  let d0 = cpuMs();
   const byId = await timed(300, (i) => ec2.send(new DescribeInstancesCommand({ InstanceIds: [ids[(i * 7919) % ids.length]!] })));
-  console.log(`DescribeInstances by id (${ids.length} instances): ${fmt(byId)}`);
+  console.log(`DescribeInstances by id (${ids.length} instances): ${fmt(byId)}; CPU ${((cpuMs() - d0) / 300).toFixed(2)} ms per call`);
+  d0 = cpuMs();
 
   let token: string | undefined;
   const page = await timed(300, async () => {
@@ -99,17 +120,19 @@ try {
     token = r.NextToken;
     if (r.Reservations!.flatMap((x) => x.Instances!).length === 0) throw new Error('empty page');
   });
-  console.log(`DescribeInstances filtered (instance-type, state) 100-item page: ${fmt(page)}`);
+  console.log(`DescribeInstances filtered (instance-type, state) 100-item page: ${fmt(page)}; CPU ${((cpuMs() - d0) / 300).toFixed(2)} ms per call`);
+  d0 = cpuMs();
 
   token = undefined;
   const tagPage = await timed(100, async () => {
     const r = await ec2.send(new DescribeInstancesCommand({ MaxResults: 100, Filters: [{ Name: 'tag:batch', Values: ['3'] }], ...(token ? { NextToken: token } : {}) }));
     token = r.NextToken;
   });
-  console.log(`DescribeInstances tag-filtered 100-item page (in memory over ${ids.length}): ${fmt(tagPage)}`);
+  console.log(`DescribeInstances tag-filtered 100-item page (tag:batch=3, in SQL over ${ids.length}): ${fmt(tagPage)}; CPU ${((cpuMs() - d0) / 100).toFixed(2)} ms per call; load ${load()}`);
 } finally {
   ec2.destroy();
-  await nc.destroy().catch(() => undefined);
+  // The fake VMs live in this process: closing the node is enough (destroy would terminate 10,000 one by one).
   await cloud.stop();
+  await nc.close().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import { AwsError, type Logger } from '../shared/index.js';
 import type { NcClient, NodeResources, InstanceReport, RpcImplementation, CcOps, NodeInfo, InstanceResult, TypeCapacity } from '../rpc/index.js';
 import { placeMany, freeSlots, maxSlots, type NodeView, type PolicyState, type Resources, type SchedulingPolicy } from './scheduler.js';
-import { allocate, release, parseCidr, macForIp, type AddressTable } from './network.js';
+import { AddressPool, parseCidr, macForIp, type AddressTable } from './network.js';
 
 export interface ClusterControllerOptions {
   zone: string;
@@ -36,6 +36,8 @@ interface NodeEntry {
   lastSeen: number;
   message?: string;
   reports: InstanceReport[];
+  /** Ids of `reports` in an active state (computed once per poll; the scheduler's view reads it on every call). */
+  active: Set<string>;
 }
 
 interface Reservation {
@@ -63,7 +65,7 @@ export class ClusterController {
   policy: SchedulingPolicy;
   private readonly nodes = new Map<string, NodeEntry>();
   private readonly clients = new Map<string, NcClient>();
-  private addresses: AddressTable = {};
+  private addresses = new AddressPool();
   private readonly instanceNode = new Map<string, string>();
   private readonly reservations = new Map<string, Reservation>();
   private policyState: PolicyState = {};
@@ -87,8 +89,8 @@ export class ClusterController {
     const f = this.opts.stateFile;
     if (!f || !existsSync(f)) return;
     const st = JSON.parse(readFileSync(f, 'utf8')) as PersistedState;
-    for (const n of st.nodes) this.nodes.set(n.nodeId, { ...n, lastSeen: 0, reports: [] });
-    this.addresses = st.addresses ?? {};
+    for (const n of st.nodes) this.nodes.set(n.nodeId, { ...n, lastSeen: 0, reports: [], active: new Set() });
+    this.addresses = new AddressPool(st.addresses ?? {});
     for (const [i, n] of Object.entries(st.instanceNode ?? {})) this.instanceNode.set(i, n);
     for (const r of st.reservations ?? []) this.reservations.set(r.instanceId, r);
     this.policyState = st.policyState ?? {};
@@ -116,7 +118,7 @@ export class ClusterController {
     if (!f) return;
     const st: PersistedState = {
       nodes: [...this.nodes.values()].map(({ nodeId, url, order, enabled }) => ({ nodeId, url, order, enabled })),
-      addresses: this.addresses,
+      addresses: this.addresses.toJSON(),
       instanceNode: Object.fromEntries(this.instanceNode),
       reservations: [...this.reservations.values()],
       policyState: this.policyState,
@@ -159,6 +161,7 @@ export class ClusterController {
       const { instances } = await c.describeInstances({});
       const resources = await c.describeResource({});
       node.reports = instances;
+      node.active = new Set(instances.filter((x) => ACTIVE_NC_STATES.has(x.state)).map((x) => x.instanceId));
       node.resources = resources;
       node.lastSeen = this.now();
       node.message = undefined;
@@ -179,7 +182,7 @@ export class ClusterController {
           reportedActive.add(r.instanceId);
           this.instanceNode.set(r.instanceId, node.nodeId);
           // Re-learn addresses after a CC restart (or a node that allocated its own).
-          if (r.privateIp && !this.addresses[r.privateIp]) this.addresses[r.privateIp] = r.instanceId;
+          if (r.privateIp && !this.addresses.ownerOf(r.privateIp)) this.addresses.assign(r.privateIp, r.instanceId);
           this.reservations.delete(r.instanceId);
         }
       }
@@ -207,7 +210,7 @@ export class ClusterController {
 
   private forget(instanceId: string): void {
     this.instanceNode.delete(instanceId);
-    this.addresses = release(this.addresses, [instanceId]);
+    this.addresses.release(instanceId);
   }
 
   /** A node is schedulable while it answers, or failed its polls for less than 30 s (a slow poll is not an outage). */
@@ -221,8 +224,7 @@ export class ClusterController {
     const out: NodeView[] = [];
     for (const n of this.nodes.values()) {
       const r = n.resources;
-      const reported = new Set(n.reports.filter((x) => ACTIVE_NC_STATES.has(x.state)).map((x) => x.instanceId));
-      const pending = [...this.reservations.values()].filter((x) => x.nodeId === n.nodeId && !reported.has(x.instanceId));
+      const pending = [...this.reservations.values()].filter((x) => x.nodeId === n.nodeId && !n.active.has(x.instanceId));
       const sum = (f: (x: Reservation) => number) => pending.reduce((a, x) => a + f(x), 0);
       out.push({
         nodeId: n.nodeId,
@@ -272,7 +274,7 @@ export class ClusterController {
       await this.exclusive(() => this.save());
       return this.info(existing);
     }
-    const probe: NodeEntry = { nodeId: nodeId ?? '', url: url.replace(/\/+$/, ''), order: 0, enabled: true, lastSeen: 0, reports: [] };
+    const probe: NodeEntry = { nodeId: nodeId ?? '', url: url.replace(/\/+$/, ''), order: 0, enabled: true, lastSeen: 0, reports: [], active: new Set() };
     let resources: NodeResources;
     try {
       resources = await this.client(probe).describeResource({});
@@ -330,10 +332,8 @@ export class ClusterController {
       for (const [i, p] of placements.entries()) {
         const instanceId = fresh[i]!;
         const node = this.nodes.get(p.nodeId)!;
-        const a = allocate(this.addresses, parseCidr(node.resources!.subnet), [instanceId], this.lastAllocated);
-        if (!a) break; // the node's subnet is full: fewer instances
-        this.addresses = a.table;
-        const ip = a.addresses[0]!;
+        const ip = this.addresses.allocate(parseCidr(node.resources!.subnet), instanceId, this.lastAllocated);
+        if (!ip) break; // the node's subnet is full: fewer instances
         this.lastAllocated = ip;
         const r: Reservation = { instanceId, nodeId: p.nodeId, need, privateIp: ip, mac: macForIp(ip), expiresAt: this.now() + (ttlMs ?? this.ttl), launched: false };
         this.reservations.set(instanceId, r);
@@ -377,8 +377,9 @@ export class ClusterController {
       const ip = request.net?.privateIp;
       if (!node || !ip) continue;
       await this.exclusive(() => {
-        if (this.addresses[ip] && this.addresses[ip] !== request.instanceId) return;
-        this.addresses[ip] = request.instanceId;
+        const owner = this.addresses.ownerOf(ip);
+        if (owner && owner !== request.instanceId) return;
+        this.addresses.assign(ip, request.instanceId);
         this.instanceNode.set(request.instanceId, nodeId);
         const t = request.instanceType;
         this.reservations.set(request.instanceId, {

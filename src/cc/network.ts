@@ -54,54 +54,73 @@ export function macForIp(ip: string): string {
   return `${MAC_PREFIX}:${hex.match(/../g)!.join(':')}`;
 }
 
-/** An allocation table: address → owner (instance id). Kept as a plain object so it serialises as JSON. */
+/** An allocation table: address → owner (instance id), as it is persisted (a plain object serialises as JSON). */
 export type AddressTable = Record<string, string>;
 
 /**
- * Allocates `count` addresses for `owners`, lowest free first (after `hint` when given, so addresses are not reused
- * immediately). Returns the new table and the addresses, or undefined when the subnet has not enough free addresses.
- * An owner that already holds an address keeps it (idempotent).
+ * The zone's allocated addresses, indexed both ways so that allocating and releasing cost O(1) however many
+ * instances the zone holds. One address per owner: assigning another one to an owner frees its old one.
  */
-export function allocate(
-  table: AddressTable,
-  subnet: SubnetSpec,
-  owners: readonly string[],
-  hint?: string,
-): { table: AddressTable; addresses: string[] } | undefined {
-  const next: AddressTable = { ...table };
-  const held = new Map<string, string>();
-  for (const [ip, owner] of Object.entries(table)) held.set(owner, ip);
-  const { first, last } = usableRange(subnet);
-  const span = last - first + 1;
-  let cursor = hint ? Math.max(0, ipToInt(hint) - first + 1) % span : 0;
-  const addresses: string[] = [];
-  for (const owner of owners) {
-    const existing = held.get(owner);
-    if (existing) {
-      addresses.push(existing);
-      continue;
-    }
-    let found: string | undefined;
+export class AddressPool {
+  private readonly byIp = new Map<string, string>();
+  private readonly byOwner = new Map<string, string>();
+
+  constructor(table: AddressTable = {}) {
+    for (const [ip, owner] of Object.entries(table)) this.assign(ip, owner);
+  }
+
+  get size(): number {
+    return this.byIp.size;
+  }
+
+  ownerOf(ip: string): string | undefined {
+    return this.byIp.get(ip);
+  }
+
+  addressOf(owner: string): string | undefined {
+    return this.byOwner.get(owner);
+  }
+
+  /** Records that `owner` holds `ip` (a node's report, a re-sent launch); the caller checks `ownerOf(ip)` first. */
+  assign(ip: string, owner: string): void {
+    const old = this.byOwner.get(owner);
+    if (old !== undefined && old !== ip) this.byIp.delete(old);
+    const prev = this.byIp.get(ip);
+    if (prev !== undefined && prev !== owner) this.byOwner.delete(prev);
+    this.byIp.set(ip, owner);
+    this.byOwner.set(owner, ip);
+  }
+
+  /**
+   * An address for `owner` in `subnet`: the one it holds already (idempotent), else the lowest free one after `hint`
+   * (so addresses are not reused at once). Undefined when the subnet is full.
+   */
+  allocate(subnet: SubnetSpec, owner: string, hint?: string): string | undefined {
+    const existing = this.byOwner.get(owner);
+    if (existing !== undefined) return existing;
+    const { first, last } = usableRange(subnet);
+    const span = last - first + 1;
+    const cursor = hint ? Math.max(0, ipToInt(hint) - first + 1) % span : 0;
     for (let tries = 0; tries < span; tries++) {
       const ip = intToIp(first + ((cursor + tries) % span));
-      if (!next[ip]) {
-        found = ip;
-        cursor = (cursor + tries + 1) % span;
-        break;
+      if (!this.byIp.has(ip)) {
+        this.assign(ip, owner);
+        return ip;
       }
     }
-    if (!found) return undefined;
-    next[found] = owner;
-    held.set(owner, found);
-    addresses.push(found);
+    return undefined;
   }
-  return { table: next, addresses };
-}
 
-/** Frees every address held by `owners`. */
-export function release(table: AddressTable, owners: readonly string[]): AddressTable {
-  const drop = new Set(owners);
-  const next: AddressTable = {};
-  for (const [ip, owner] of Object.entries(table)) if (!drop.has(owner)) next[ip] = owner;
-  return next;
+  /** Frees the address `owner` holds; true when it held one. */
+  release(owner: string): boolean {
+    const ip = this.byOwner.get(owner);
+    if (ip === undefined) return false;
+    this.byOwner.delete(owner);
+    this.byIp.delete(ip);
+    return true;
+  }
+
+  toJSON(): AddressTable {
+    return Object.fromEntries(this.byIp);
+  }
 }

@@ -2,7 +2,11 @@
  * @module nc/image-cache
  * The node's cache of image artifacts (root disks, kernels, ramdisks), fetched at most once each: from a URL
  * (HTTP GET, e.g. a presigned Walrus URL) into `<dir>/<id>`, checked against its SHA-256 when given; or used in
- * place when it is a local path. Root disk formats are probed with `qemu-img info` unless given.
+ * place when it is a local path. Root disk formats are probed with `qemu-img info`.
+ *
+ * A resolved artifact is remembered with the identity of its file (device, inode, size, mtime): a later launch of the
+ * same image costs one `stat` instead of a checksum marker read and a `qemu-img` process, and a file that was replaced
+ * or changed in place is verified and probed again.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,41 +25,65 @@ export interface CachedArtifact {
   format: 'raw' | 'qcow2';
 }
 
+/** What identifies one version of a file: a replaced or rewritten file gets another stamp. */
+function stampOf(st: { dev: number; ino: number; size: number; mtimeMs: number }): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
 export class ImageCache {
   private readonly inflight = new Map<string, Promise<CachedArtifact>>();
+  /** Artifacts already resolved (verified, probed), by request key, with the stamp of the file they were resolved from. */
+  private readonly resolved = new Map<string, { stamp: string; artifact: CachedArtifact }>();
 
-  constructor(private readonly dir: string) {}
+  /** `probe` gives a disk file's format (default: `qemu-img info`). */
+  constructor(private readonly dir: string, private readonly probe: (path: string) => Promise<string> = qemuImgFormat) {}
 
   /** The local file of an artifact, fetching it when needed. `disk` probes/validates the disk format. */
   get(a: ImageArtifact, disk: boolean): Promise<CachedArtifact> {
-    const key = `${a.id}:${a.sha256 ?? ''}:${a.path ?? a.url ?? ''}`;
+    const key = `${a.id}:${a.sha256 ?? ''}:${a.path ?? a.url ?? ''}:${disk ? `disk:${a.format ?? ''}` : 'file'}`;
     let p = this.inflight.get(key);
     if (!p) {
-      p = this.fetch(a, disk);
+      // Forgotten before it settles, so a call after this one completes looks at the file again.
+      p = this.resolve(key, a, disk).finally(() => this.inflight.delete(key));
       this.inflight.set(key, p);
-      void p.catch(() => undefined).finally(() => this.inflight.delete(key));
     }
     return p;
   }
 
-  private async fetch(a: ImageArtifact, disk: boolean): Promise<CachedArtifact> {
+  /** The remembered artifact when its file is unchanged, else a full fetch/verify/probe (remembered on success). */
+  private async resolve(key: string, a: ImageArtifact, disk: boolean): Promise<CachedArtifact> {
+    const hit = this.resolved.get(key);
+    if (hit) {
+      const st = await fs.stat(hit.artifact.path).catch(() => undefined);
+      if (st && stampOf(st) === hit.stamp) return hit.artifact;
+      this.resolved.delete(key);
+    }
+    const { artifact, stamp } = await this.fetch(a, disk);
+    this.resolved.set(key, { stamp, artifact });
+    return artifact;
+  }
+
+  /** Fetches (or finds), verifies and probes; `stamp` is the file's identity taken before it was verified. */
+  private async fetch(a: ImageArtifact, disk: boolean): Promise<{ artifact: CachedArtifact; stamp: string }> {
     let path: string;
+    let stamp: string;
     if (a.path) {
       path = a.path;
+      let st;
       try {
-        await fs.access(path);
+        st = await fs.stat(path);
       } catch {
         throw new Error(`image ${a.id}: ${path} does not exist on this node`);
       }
+      stamp = stampOf(st);
       if (a.sha256) {
         const marker = join(this.dir, `${a.id}.verified`);
-        const st = await fs.stat(path);
-        const stamp = `${a.sha256} ${st.size} ${st.mtimeMs}`;
-        if ((await fs.readFile(marker, 'utf8').catch(() => '')) !== stamp) {
+        const mark = `${a.sha256} ${st.size} ${st.mtimeMs}`;
+        if ((await fs.readFile(marker, 'utf8').catch(() => '')) !== mark) {
           const got = await sha256File(path);
           if (got !== a.sha256) throw new Error(`image ${a.id}: checksum mismatch (${got} != ${a.sha256})`);
           await fs.mkdir(this.dir, { recursive: true });
-          await fs.writeFile(marker, stamp);
+          await fs.writeFile(marker, mark);
         }
       }
     } else if (a.url) {
@@ -78,22 +106,27 @@ export class ImageCache {
           throw new Error(`image ${a.id}: download failed: ${(e as Error).message}`);
         }
       }
+      stamp = stampOf(await fs.stat(path));
     } else {
       throw new Error(`image ${a.id}: neither a url nor a path`);
     }
-    if (!disk) return { path, format: 'raw' };
+    if (!disk) return { artifact: { path, format: 'raw' }, stamp };
     let probed: string;
     try {
-      const { stdout } = await pexec('qemu-img', ['info', '--output=json', path]);
-      probed = (JSON.parse(stdout) as { format: string }).format;
+      probed = await this.probe(path);
     } catch (e) {
       throw new Error(`image ${a.id}: not a readable disk image: ${((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}`);
     }
     const format = a.format ?? probed;
     if (format !== 'raw' && format !== 'qcow2') throw new Error(`image ${a.id}: unsupported disk format ${format}`);
     if (a.format && a.format !== probed && !(a.format === 'raw')) throw new Error(`image ${a.id}: declared ${a.format} but is ${probed}`);
-    return { path, format };
+    return { artifact: { path, format }, stamp };
   }
+}
+
+async function qemuImgFormat(path: string): Promise<string> {
+  const { stdout } = await pexec('qemu-img', ['info', '--output=json', path]);
+  return (JSON.parse(stdout) as { format: string }).format;
 }
 
 async function sha256File(p: string): Promise<string> {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { AwsError, silentLogger } from '../shared/index.js';
@@ -120,6 +120,35 @@ test('image cache: local path checked, sha256 verified', async () => {
     await assert.rejects(cache.get({ id: 'eki-00000002', path: f, sha256: sha }, false), /checksum mismatch/);
     assert.equal((await cache.get({ id: 'emi-00000003', path: f }, true)).format, 'raw');
     await assert.rejects(cache.get({ id: 'emi-00000004', path: f, format: 'qcow2' }, true), /declared qcow2 but is raw/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('image cache: a disk is probed once per version of its file', async () => {
+  const { ImageCache } = await import('./image-cache.js');
+  const dir = mkdtempSync(join(tmpdir(), 'euca-cache-'));
+  try {
+    const f = join(dir, 'disk');
+    writeFileSync(f, 'raw disk');
+    const probes: string[] = [];
+    const cache = new ImageCache(join(dir, 'c'), (p) => {
+      probes.push(p);
+      return Promise.resolve(readFileSync(p, 'utf8').startsWith('QFI') ? 'qcow2' : 'raw');
+    });
+    const a = { id: 'emi-00000005', path: f };
+    assert.equal((await cache.get(a, true)).format, 'raw');
+    assert.equal((await cache.get(a, true)).format, 'raw');
+    assert.equal((await Promise.all([cache.get(a, true), cache.get(a, true)]))[1].format, 'raw');
+    assert.equal(probes.length, 1, 'unchanged file: probed once');
+    // replaced by another file (new inode): probed again
+    writeFileSync(`${f}.new`, 'QFI\xfb qcow2 now');
+    renameSync(`${f}.new`, f);
+    assert.equal((await cache.get(a, true)).format, 'qcow2');
+    assert.equal(probes.length, 2);
+    // gone: the launch fails as before
+    rmSync(f);
+    await assert.rejects(cache.get(a, true), /does not exist on this node/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

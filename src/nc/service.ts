@@ -378,18 +378,20 @@ class NodeControllerImpl {
       if (req.instanceType.cores > res.coresAvailable || req.instanceType.memoryMiB > res.memoryMiBAvailable) {
         throw new AwsError('InsufficientInstanceCapacity', `Insufficient capacity on node ${this.nodeId} for ${req.instanceType.name} (free: ${res.coresAvailable} cores, ${res.memoryMiBAvailable} MiB)`, { status: 503 });
       }
-      const used = new Set([...this.instances.values()].filter((i) => i.state !== 'terminated').map((i) => i.privateIp));
-      const usedMacs = new Set([...this.instances.values()].filter((i) => i.state !== 'terminated').map((i) => i.mac));
+      const live = (f: (i: NcInstance) => boolean) => {
+        for (const i of this.instances.values()) if (i.state !== 'terminated' && f(i)) return true;
+        return false;
+      };
       let ip = req.net?.privateIp;
       if (ip) {
         if (!inSubnet(this.subnet, ip) || ip === gatewayOf(this.subnet)) throw new AwsError('InvalidParameterValue', `private IP ${ip} is not usable in ${cidrOf(this.subnet)}`);
-        if (used.has(ip)) throw new AwsError('InvalidIPAddress.InUse', `private IP ${ip} is in use`);
+        if (live((i) => i.privateIp === ip)) throw new AwsError('InvalidIPAddress.InUse', `private IP ${ip} is in use`);
       } else {
-        ip = allocateIp(this.subnet, used);
+        ip = allocateIp(this.subnet, new Set([...this.instances.values()].filter((i) => i.state !== 'terminated').map((i) => i.privateIp)));
         if (!ip) throw new AwsError('InsufficientInstanceCapacity', `no free address in ${cidrOf(this.subnet)}`, { status: 503 });
       }
       const mac = req.net?.mac ?? macForIp(ip);
-      if (usedMacs.has(mac)) throw new AwsError('InvalidParameterValue', `MAC ${mac} is in use`);
+      if (live((i) => i.mac === mac)) throw new AwsError('InvalidParameterValue', `MAC ${mac} is in use`);
       const now = Date.now();
       const inst: NcInstance = {
         req, state: 'pending', mac, privateIp: ip, tap: tapName(id), launchTime: req.metadata.launchTime ?? now,
