@@ -27,6 +27,14 @@ export interface RunningCc {
 export async function startCcServer(cc: ClusterController, opts: CcServerOptions, log: { error: (o: object, m: string) => void }): Promise<RunningCc> {
   const impl = cc.rpc();
   const server = createServer((req, res) => {
+    if (req.url === '/healthz') {
+      // Serving is ENABLED, as Eucalyptus reports a CC; the body tells how many of its nodes are schedulable.
+      const nodes = cc.describeNodes();
+      const body = JSON.stringify({ zone: cc.zone, nodes: nodes.length, enabledNodes: nodes.filter((n) => n.state === 'ENABLED').length });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
     handleRpcRequest(req, res, CC_RPC_PREFIX, CcOps, impl, {
       ...(opts.secret ? { secret: opts.secret } : {}),
       onInternalError: (op, e) => log.error({ op, err: e }, 'cc operation failed'),

@@ -56,7 +56,8 @@ with QEMU installed, a node controller running instances as QEMU VMs in network 
 writes the admin's credentials (see 'euca credentials') and prints the endpoints. --no-node starts no NC.`,
   ssh: `Usage: euca ssh INSTANCE-ID -i KEYFILE [--user NAME] [-- COMMAND...]
 
-Opens SSH to the instance's address from the cloud-in-a-box's outside-client network namespace (euca-outside), the
+Opens SSH to the instance's address from the cloud-in-a-box's outside-client network namespace (euca-outside unless
+euca.json's node.outsideNetns says otherwise), the
 only place instances are reachable from on this host. KEYFILE is the private key of the instance's key pair
 (user 'root' by default).`,
   image: `Usage: euca image build [--force] [--data-dir DIR]
@@ -77,7 +78,8 @@ Other profiles in ~/.aws/config and ~/.aws/credentials are left as they are. For
 endpoints from the config (v2 before 2.13, e.g. Debian 12's), a small plugin is installed to supply them.`,
   services: `Usage: euca services [--data-dir DIR]
 
-Lists the cloud's components, their endpoints and states (ENABLED, NOTREADY, BROKEN, STOPPED).`,
+Lists the cloud's components, their endpoints and states (ENABLED, NOTREADY, BROKEN, STOPPED).
+The storage controller (SC, EBS volumes) is not part of this release yet, so it is not listed.`,
   properties: `Usage: euca properties get [PREFIX]
        euca properties set NAME VALUE
 
@@ -265,7 +267,6 @@ async function cmdServices(cfg: CloudConfig): Promise<string> {
     { name: 'CLC (cloud controller, EC2/IAM/STS)', port: cfg.ports.clc, path: '/healthz' },
     { name: 'Walrus (object storage, S3)', port: cfg.ports.walrus, path: '/healthz' },
     { name: 'CC (cluster controller)', port: cfg.ports.cc, path: '/healthz' },
-    { name: 'SC (storage controller)', port: cfg.ports.sc, path: '/healthz' },
     { name: 'NC (node controller)', port: cfg.ports.nc, path: '/healthz' },
   ];
   const rows = await Promise.all(comps.map(async (c) => {
@@ -339,7 +340,7 @@ export async function main(argv: string[]): Promise<number> {
           await database.close();
         }
       });
-      const child = spawn('ip', ['netns', 'exec', 'euca-outside', 'ssh', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${join(cfg.dataDir, 'known_hosts')}`,
+      const child = spawn('ip', ['netns', 'exec', cfg.node.outsideNetns, 'ssh', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${join(cfg.dataDir, 'known_hosts')}`,
         '-i', values.identity, `${values.user ?? 'root'}@${ip}`, ...command], { stdio: 'inherit' });
       return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
     }

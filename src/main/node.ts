@@ -40,7 +40,7 @@ export interface LocalNode {
 }
 
 /**
- * Starts this host's node controller (port `cfg.ports.nc`, namespace `euca-node`, with an outside-client namespace
+ * Starts this host's node controller (port `cfg.ports.nc`, namespace `cfg.node.netns`, default euca-node, with an outside-client namespace
  * for SSH), registers it with the first zone's CC, and registers the default image. VMs survive a restart of the NC
  * (they are re-adopted).
  */
@@ -54,7 +54,7 @@ export async function startLocalNode(cfg: CloudConfig, compute: ComputeStack, sy
   const driver = await createHypervisorDriver({ kind: 'qemu', dataDir: cfg.dataDir, probeKernel: files.kernel });
   const nc = await startNodeController({
     dataDir: cfg.dataDir, port: cfg.ports.nc, host: cfg.host, secret: internalSecret(cfg.dataDir), driver, zone, region: cfg.region,
-    network: { netns: 'euca-node', subnet: '10.77.0.0/16', outsideNetns: 'euca-outside' }, logger: log.child({ component: 'nc' }),
+    network: { netns: cfg.node.netns, subnet: cfg.node.subnet, outsideNetns: cfg.node.outsideNetns }, logger: log.child({ component: 'nc' }),
   });
   try {
     const cc = compute.clusters.get(zone);

@@ -22,6 +22,11 @@ export interface CloudConfig {
   zones: string[];
   /** Domain for virtual-host style S3 (`<bucket>.<s3Domain>`). */
   s3Domain: string;
+  /**
+   * The cloud-in-a-box's own node: the network namespace its instances live in, the outside-client namespace that
+   * reaches them (`euca ssh`), and the instances' private subnet.
+   */
+  node: { netns: string; outsideNetns: string; subnet: string };
 }
 
 export const DEFAULT_DATA_DIR = '/var/lib/eucalyptus-ts';
@@ -35,6 +40,7 @@ export function defaultConfig(dataDir = DEFAULT_DATA_DIR): CloudConfig {
     ports: { clc: 8773, walrus: 8779, cc: 8774, sc: 8776, nc: 8775 },
     zones: ['euca-zone-1'],
     s3Domain: 's3.localhost',
+    node: { netns: 'euca-node', outsideNetns: 'euca-outside', subnet: '10.77.0.0/16' },
   };
 }
 
@@ -44,13 +50,13 @@ export function loadConfig(dataDir = process.env.EUCA_DATA_DIR ?? DEFAULT_DATA_D
   const file = join(dataDir, 'euca.json');
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<CloudConfig>;
-    cfg = { ...cfg, ...saved, ports: { ...cfg.ports, ...(saved.ports ?? {}) }, dataDir };
+    cfg = { ...cfg, ...saved, ports: { ...cfg.ports, ...(saved.ports ?? {}) }, node: { ...cfg.node, ...(saved.node ?? {}) }, dataDir };
   }
   return applyEnv(cfg);
 }
 
 export function applyEnv(cfg: CloudConfig, env: NodeJS.ProcessEnv = process.env): CloudConfig {
-  const out = { ...cfg, ports: { ...cfg.ports } };
+  const out = { ...cfg, ports: { ...cfg.ports }, node: { ...cfg.node } };
   if (env.EUCA_DB_URL) {
     out.db = env.EUCA_DB_URL.startsWith('postgres')
       ? { kind: 'postgres', url: env.EUCA_DB_URL, ...(env.EUCA_DB_SCHEMA ? { schema: env.EUCA_DB_SCHEMA } : {}) }
