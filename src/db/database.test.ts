@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openTestDatabase, type NamedMigration } from './index.js';
+import { openTestDatabase, groupSync, syncCommitted, type NamedMigration } from './index.js';
 
 const migrations: NamedMigration[] = [
   {
@@ -26,5 +26,37 @@ test('migrates, writes and reads back numbers and booleans the same on both dial
     assert.equal(typeof again.n, 'number');
   } finally {
     await d.close();
+  }
+});
+
+test('groupSync: callers arriving during a flush share the next one, which starts after them', async () => {
+  let started = 0;
+  const gates: (() => void)[] = [];
+  const sync = groupSync(() => new Promise<void>((r) => { started++; gates.push(r); }));
+  const a = sync();
+  const b = sync();
+  const c = sync();
+  assert.equal(started, 1);
+  gates.shift()!();
+  await a;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(started, 2); // b and c: one flush, begun after they called
+  gates.shift()!();
+  await Promise.all([b, c]);
+  assert.equal(started, 2);
+  const d = sync();
+  assert.equal(started, 3);
+  gates.shift()!();
+  await d;
+});
+
+test('syncCommitted resolves after a commit on either dialect', async () => {
+  const db = await openTestDatabase<{ t: { id: string } }>([{ name: 'x-001', up: async (k) => { await k.schema.createTable('t').addColumn('id', 'text').execute(); } }]);
+  try {
+    await db.db.insertInto('t').values({ id: 'a' }).execute();
+    await Promise.all([syncCommitted(db.db), syncCommitted(db.db)]);
+    assert.equal((await db.db.selectFrom('t').selectAll().execute()).length, 1);
+  } finally {
+    await db.close();
   }
 });

@@ -13,6 +13,7 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely/migrati
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DbConfig } from '../shared/index.js';
 
@@ -46,6 +47,7 @@ export async function openDatabase<T = any>(cfg: DbConfig): Promise<Database<T>>
     native.pragma('busy_timeout = 5000');
     native.pragma('foreign_keys = ON');
     const db = new Kysely<T>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
+    if (cfg.file !== ':memory:') walSyncers.set(db, groupSync(() => fdatasyncFile(`${cfg.file}-wal`)));
     return { kind: 'sqlite', db, close: () => db.destroy() };
   }
   const schema = cfg.schema;
@@ -93,6 +95,59 @@ export function withStatementCache(native: SQLite.Database, max = 2000): SQLite.
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+}
+
+/**
+ * Per SQLite database: makes its committed transactions durable. SQLite runs with `synchronous = NORMAL` (a commit
+ * writes the WAL without fsync, so the event loop never blocks on a disk flush); a caller that must not answer before
+ * its commit survives a power loss calls `syncCommitted` after committing.
+ */
+const walSyncers = new WeakMap<Kysely<any>, () => Promise<void>>();
+
+/**
+ * Resolves once every transaction committed on `db` before the call is durable. SQLite: one `fdatasync` of the WAL
+ * file in the thread pool, shared by every caller that arrives while the previous one runs (group commit; a commit
+ * frame in a durable WAL is a durable commit, and checkpoints sync the WAL and the database themselves). PostgreSQL:
+ * a commit is durable when it returns (synchronous_commit), so this resolves at once.
+ */
+export function syncCommitted(db: Kysely<any>): Promise<void> {
+  return walSyncers.get(db)?.() ?? Promise.resolve();
+}
+
+async function fdatasyncFile(file: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no WAL: nothing committed since the last checkpoint reset
+    throw e;
+  }
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Group commit for a flush operation: a caller gets a flush that starts after its call. While one flush runs, every
+ * new caller shares the single next one.
+ */
+export function groupSync(flush: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const sync = (): Promise<void> => {
+    if (!running) {
+      running = flush().finally(() => { running = undefined; });
+      return running;
+    }
+    next ??= running.catch(() => undefined).then(() => {
+      next = undefined;
+      return sync();
+    });
+    return next;
+  };
+  return sync;
 }
 
 /** Runs every migration not yet applied, in name order. Throws on the first failure. */

@@ -2,11 +2,14 @@
  * @module walrus/walrus
  * The object store's domain: buckets, object versions, multipart uploads, listings, lifecycle. Bytes go through a
  * `BlobStore`; a version row is committed only after its blob is durable, and blobs a commit made unreachable are
- * deleted only after that commit. Commits to one key are serialized in this process (one Walrus owns its store).
+ * deleted only after that commit is durable. Commits to one key are serialized in this process (one Walrus owns its
+ * store); new object versions of different keys arriving together share one transaction and one durable sync
+ * (group commit), and no write is answered before its commit is durable (`syncCommitted`).
  */
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { AwsError } from '../shared/index.js';
+import { syncCommitted } from '../db/index.js';
 import { blobFileId, type BlobStore } from './blobstore.js';
 import type { WalrusTables, ObjectTable, BucketTable, UploadTable } from './schema.js';
 import {
@@ -69,6 +72,10 @@ export interface WriteConditions {
 }
 
 const BATCH = 1000;
+/** Most object commits one group-commit transaction takes. */
+const COMMIT_BATCH = 256;
+
+type CommitJob = { fn: (trx: Transaction<WalrusTables>) => Promise<string[]>; resolve: (freed: string[]) => void; reject: (e: unknown) => void };
 
 function j<T>(s: string | null): T | null {
   return s === null ? null : (JSON.parse(s) as T);
@@ -207,6 +214,8 @@ export class Walrus {
   private readonly latest = new Map<string, ObjectVersion>();
   private writeGen = 0;
   private lastSeq = 0;
+  private readonly commitQueue: CommitJob[] = [];
+  private committing = false;
 
   constructor(db: Kysely<WalrusTables>, blobs: BlobStore, opts: WalrusOptions = {}) {
     this.db = db;
@@ -247,6 +256,61 @@ export class Walrus {
     for (const id of ids) await this.blobs.delete(id);
   }
 
+  /** Waits until every commit made so far is durable (before answering a write or freeing what it replaced). */
+  private durable(): Promise<void> {
+    return syncCommitted(this.db);
+  }
+
+  /**
+   * Group commit: runs `fn` in a transaction shared with the other commits queued meanwhile, and resolves (with what
+   * `fn` returns: blob ids it made unreachable) once that transaction is durable. The next batch's transaction runs
+   * while the previous one is being synced. If the shared transaction fails, each of its commits is retried alone, so
+   * one failing commit fails only its own caller.
+   */
+  private commitGrouped(fn: CommitJob['fn']): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      this.commitQueue.push({ fn, resolve, reject });
+      if (!this.committing) void this.runCommits();
+    });
+  }
+
+  private async runCommits(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.commitQueue.length) {
+        const batch = this.commitQueue.splice(0, COMMIT_BATCH);
+        let results: string[][] | undefined;
+        try {
+          results = await this.db.transaction().execute(async (trx) => {
+            const out: string[][] = [];
+            for (const job of batch) out.push(await job.fn(trx));
+            return out;
+          });
+        } catch (e) {
+          if (batch.length === 1) {
+            batch[0]!.reject(e);
+            continue;
+          }
+        }
+        if (results) {
+          const r = results;
+          this.durable().then(() => { batch.forEach((job, i) => job.resolve(r[i]!)); }, (e: unknown) => { for (const job of batch) job.reject(e); });
+          continue;
+        }
+        for (const job of batch) {
+          try {
+            const freed = await this.db.transaction().execute(job.fn);
+            this.durable().then(() => job.resolve(freed), job.reject);
+          } catch (e) {
+            job.reject(e);
+          }
+        }
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
   // ---------------------------------------------------------------- buckets
 
   async createBucket(owner: Owner, name: string, region: string, acl: Grant[]): Promise<Bucket> {
@@ -268,6 +332,7 @@ export class Walrus {
     };
     try {
       await this.db.insertInto('walrus_buckets').values(row).execute();
+      await this.durable();
     } catch (e) {
       const again = await this.db.selectFrom('walrus_buckets').select('account_id').where('name', '=', name).executeTakeFirst();
       if (again) {
@@ -318,6 +383,7 @@ export class Walrus {
     this.bucketCache.delete(name);
     await this.db.deleteFrom('walrus_buckets').where('name', '=', name).execute();
     this.bucketCache.delete(name);
+    await this.durable();
   }
 
   async updateBucket(name: string, patch: Partial<Pick<Bucket, 'versioning' | 'acl' | 'policy' | 'cors' | 'lifecycle' | 'tagging'>>): Promise<void> {
@@ -332,6 +398,7 @@ export class Walrus {
     const r = await this.db.updateTable('walrus_buckets').set(set).where('name', '=', name).executeTakeFirst();
     this.bucketCache.delete(name);
     if (Number(r.numUpdatedRows) === 0) throw noSuchBucket(name);
+    await this.durable();
   }
 
   // ---------------------------------------------------------------- objects
@@ -394,14 +461,16 @@ export class Walrus {
     // Returns blob ids made unreachable (the replaced 'null' version's bytes).
     const freed: string[] = [];
     this.invalidate(v.bucket, v.key);
-    await trx.updateTable('walrus_objects').set({ is_latest: 0 })
-      .where('bucket', '=', v.bucket).where('key', '=', v.key).where('is_latest', '=', 1).execute();
+    // a bucket never versioned holds only 'null' versions: deleting it below leaves no other latest to demote
+    if (bucket.versioning !== '' || v.versionId !== 'null') {
+      await trx.updateTable('walrus_objects').set({ is_latest: 0 })
+        .where('bucket', '=', v.bucket).where('key', '=', v.key).where('is_latest', '=', 1).execute();
+    }
     if (v.versionId === 'null') {
       const old = await trx.deleteFrom('walrus_objects').where('bucket', '=', v.bucket).where('key', '=', v.key)
         .where('version_id', '=', 'null').returning('blobs').execute();
       for (const o of old) for (const b of JSON.parse(o.blobs) as BlobRef[]) freed.push(b.id);
     }
-    void bucket;
     await trx.insertInto('walrus_objects').values(fromVersion(v)).execute();
     return freed;
   }
@@ -437,7 +506,7 @@ export class Walrus {
       };
       let freed: string[];
       try {
-        freed = await this.db.transaction().execute((trx) => this.insertVersion(trx, bucket, v));
+        freed = await this.commitGrouped((trx) => this.insertVersion(trx, bucket, v));
       } finally {
         this.invalidate(bucketName, key);
       }
@@ -458,6 +527,7 @@ export class Walrus {
     } finally {
       this.invalidate(bucket, key);
     }
+    await this.durable();
   }
 
   /**
@@ -494,12 +564,14 @@ export class Walrus {
           }
           return { ids: (JSON.parse(row.blobs) as BlobRef[]).map((b) => b.id), marker: Number(row.delete_marker) === 1 };
         });
+        await this.durable();
         await this.deleteBlobs(freed.ids);
         return { versionId, deleteMarker: freed.marker };
       }
       if (bucket.versioning === '') {
         const gone = await this.db.deleteFrom('walrus_objects').where('bucket', '=', bucketName).where('key', '=', key)
           .returning('blobs').execute();
+        await this.durable();
         await this.deleteBlobs(gone.flatMap((g) => (JSON.parse(g.blobs) as BlobRef[]).map((b) => b.id)));
         return { deleteMarker: false };
       }
@@ -509,6 +581,7 @@ export class Walrus {
         checksums: { values: {} }, blobs: [], acl: [], tagging: null,
       };
       const freed = await this.db.transaction().execute((trx) => this.insertVersion(trx, bucket, marker));
+      await this.durable();
       await this.deleteBlobs(freed);
       return { versionId: marker.versionId, deleteMarker: true };
     }
@@ -656,6 +729,7 @@ export class Walrus {
       metadata: JSON.stringify(u.metadata), acl: JSON.stringify(u.acl), tagging: u.tagging ? JSON.stringify(u.tagging) : null,
       checksum_algorithm: u.checksumAlgorithm,
     }).execute();
+    await this.durable();
     return upload;
   }
 
@@ -678,6 +752,7 @@ export class Walrus {
         }).execute();
         return old.map((o) => o.blob_id);
       });
+      await this.durable();
       await this.deleteBlobs(freed);
     });
   }
@@ -742,6 +817,7 @@ export class Walrus {
         await trx.deleteFrom('walrus_uploads').where('upload_id', '=', uploadId).execute();
         return parts.map((p) => p.blob_id);
       });
+      await this.durable();
       await this.deleteBlobs(freed);
     });
   }
@@ -798,6 +874,7 @@ export class Walrus {
         await trx.deleteFrom('walrus_uploads').where('upload_id', '=', uploadId).execute();
         return replaced;
       }).finally(() => this.invalidate(bucket, key));
+      await this.durable();
       await this.deleteBlobs([...freed, ...all.filter((p) => !used.has(p.blobId)).map((p) => p.blobId)]);
       return v;
     }));

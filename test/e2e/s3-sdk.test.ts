@@ -152,7 +152,7 @@ test('listings: delimiter paging over 2,600 keys with v1 and v2, EncodingType=ur
   for (let d = 0; d < 4; d++) for (let i = 0; i < 650; i++) keys.push(`d${d}/sub${i % 3}/k ${String(i).padStart(4, '0')}`);
   for (let i = 0; i < 30; i++) keys.push(`top+${i}`);
   for (let i = 0; i < keys.length; i += 64) {
-    await Promise.all(keys.slice(i, i + 64).map((Key) => s3.send(new PutObjectCommand({ Bucket: 'many', Key, Body: '' }))));
+    await Promise.all(keys.slice(i, i + 64).map((Key) => s3.send(new PutObjectCommand({ Bucket: 'many', Key, Body: '', ContentLength: 0 }))));
   }
   const sorted = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   // v2 flat
