@@ -13,6 +13,8 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely/migrati
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DbConfig } from '../shared/index.js';
@@ -47,8 +49,19 @@ export async function openDatabase<T = any>(cfg: DbConfig): Promise<Database<T>>
     native.pragma('busy_timeout = 5000');
     native.pragma('foreign_keys = ON');
     const db = new Kysely<T>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
-    if (cfg.file !== ':memory:') walSyncers.set(db, groupSync(() => fdatasyncFile(`${cfg.file}-wal`)));
-    return { kind: 'sqlite', db, close: () => db.destroy() };
+    if (cfg.file === ':memory:') return { kind: 'sqlite', db, close: () => db.destroy() };
+    walSyncers.set(db, groupSync(() => fdatasyncFile(`${cfg.file}-wal`)));
+    // Checkpoints (copying the WAL into the database, two fsyncs) run in a worker thread on its own connection; the
+    // event loop's connection checkpoints only as a fallback when the WAL grows past ~40 MB.
+    native.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+    const checkpointer = startCheckpointer(cfg.file);
+    return {
+      kind: 'sqlite', db,
+      close: async () => {
+        await checkpointer.stop();
+        await db.destroy();
+      },
+    };
   }
   const schema = cfg.schema;
   if (schema !== undefined && !IDENT.test(schema)) throw new Error(`invalid schema name ${schema}`);
@@ -95,6 +108,45 @@ export function withStatementCache(native: SQLite.Database, max = 2000): SQLite.
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+}
+
+/** WAL pages after which the main connection checkpoints itself (the checkpointer thread normally keeps it far lower). */
+const FALLBACK_CHECKPOINT_PAGES = 10_000;
+/** How often the checkpointer thread runs a PASSIVE checkpoint (one on an already checkpointed WAL costs nothing). */
+const CHECKPOINT_EVERY_MS = 100;
+
+/** The checkpointer thread's program (plain CommonJS: it loads nothing of ours). */
+const CHECKPOINTER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const SQLite = require(workerData.module);
+const db = new SQLite(workerData.file, { fileMustExist: true });
+db.pragma('synchronous = NORMAL');
+const run = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy or closing: the next tick retries */ } };
+const timer = setInterval(run, workerData.everyMs);
+parentPort.on('message', () => { clearInterval(timer); run(); db.close(); parentPort.close(); });
+`;
+
+/**
+ * A worker thread that checkpoints the SQLite database's WAL with its own connection, so that the connection serving
+ * requests never blocks on a checkpoint's writes and fsyncs. PASSIVE checkpoints never wait for or block the writer.
+ */
+function startCheckpointer(file: string): { stop(): Promise<void> } {
+  const worker = new Worker(CHECKPOINTER, {
+    eval: true, workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3'), everyMs: CHECKPOINT_EVERY_MS },
+  });
+  worker.unref();
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  worker.on('error', () => undefined); // a failed checkpointer leaves checkpoints to the fallback on the main connection
+  return {
+    stop: async () => {
+      worker.ref(); // keep the process alive until it has let go of the database
+      worker.postMessage('stop');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, 2000); })]);
+      clearTimeout(timer);
+      await worker.terminate();
+    },
+  };
 }
 
 /**

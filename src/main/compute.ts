@@ -46,7 +46,7 @@ export function walrusObjectAccess(walrus: Walrus, cacheDir: string): ObjectAcce
       for (const b of v.blobs) {
         if (offset >= end) break;
         if (offset + b.size > start) {
-          const h = await walrus.blobs.open(b.id);
+          const h = await walrus.openBlob(b);
           const s = Math.max(0, start - offset);
           const e = Math.min(b.size, end - offset) - 1;
           if (e >= s) for await (const c of h.stream(s, e)) chunks.push(Buffer.from(c as Uint8Array));
@@ -72,7 +72,7 @@ export function walrusObjectAccess(walrus: Walrus, cacheDir: string): ObjectAcce
         const tmp = `${file}.${process.pid}.tmp`;
         const out = createWriteStream(tmp);
         for (const b of v.blobs) {
-          const h = await walrus.blobs.open(b.id);
+          const h = await walrus.openBlob(b);
           await pipeline(h.stream(), out, { end: false });
         }
         await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));

@@ -83,6 +83,25 @@ export interface BlobStore {
 const ID = /^[0-9a-f]{32}$/;
 /** A blob inside a pack file: `<pack id>.<offset>.<length>`. */
 const PACKED = /^([0-9a-f]{32})\.(\d{1,15})\.(\d{1,15})$/;
+/** Bytes kept in the database with their version row (`walrus_inline`), not in the blob store. */
+const INLINE = /^i[0-9a-f]{32}$/;
+
+export function isInlineBlob(blobId: string): boolean {
+  return INLINE.test(blobId);
+}
+
+/** A blob already in memory (an inline one), with the `BlobHandle` interface. */
+export function memoryBlobHandle(data: Buffer): BlobHandle {
+  return {
+    size: data.length,
+    read: (buffer, position, length = buffer.length) =>
+      Promise.resolve(position >= data.length ? 0 : data.copy(buffer, 0, position, Math.min(data.length, position + length))),
+    readAll: (start = 0, end = data.length - 1) => Promise.resolve(data.subarray(start, Math.max(end + 1, start))),
+    stream: (start = 0, end = data.length - 1) => Readable.from(end < start ? [] : [data.subarray(start, end + 1)]),
+    close: () => Promise.resolve(),
+  };
+}
+
 /** Most blobs one pack takes (writev's iovec limit is 1024). */
 const PACK_BATCH = 512;
 

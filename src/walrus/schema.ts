@@ -77,11 +77,22 @@ export interface PartTable {
   last_modified: number;
 }
 
+/**
+ * Bytes of small objects, kept with their version: written in the transaction that commits the version row and
+ * deleted in the one that removes it, so one durable commit covers bytes and row (see `WalrusOptions.inlineUpTo`).
+ */
+export interface InlineTable {
+  /** The blob id the version's `blobs` names (`i` + 32 hex digits). */
+  id: string;
+  data: Buffer;
+}
+
 export interface WalrusTables {
   walrus_buckets: BucketTable;
   walrus_objects: ObjectTable;
   walrus_uploads: UploadTable;
   walrus_parts: PartTable;
+  walrus_inline: InlineTable;
 }
 
 function isPostgres(db: Kysely<any>): boolean {
@@ -158,6 +169,15 @@ export const walrusMigrations: NamedMigration[] = [
         .addColumn('checksums', 'text', (c) => c.notNull())
         .addColumn('last_modified', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('walrus_parts_pk', ['upload_id', 'part_number'])
+        .execute();
+    },
+  },
+  {
+    name: 'walrus-002-inline-data',
+    async up(db: Kysely<any>) {
+      await db.schema.createTable('walrus_inline')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('data', isPostgres(db) ? 'bytea' : 'blob', (c) => c.notNull())
         .execute();
     },
   },

@@ -34,7 +34,7 @@ async function read(w: Walrus, bucket: string, key: string, versionId?: string):
   const v = await w.getObject(bucket, key, versionId);
   const out: Buffer[] = [];
   for (const b of v.blobs) {
-    const h = await w.blobs.open(b.id);
+    const h = await w.openBlob(b);
     for await (const c of h.stream()) out.push(c as Buffer);
   }
   return Buffer.concat(out);
@@ -325,6 +325,44 @@ test('packed small objects: group commit, reads and ranges, space back when the 
     const hl = await w.blobs.open(later);
     assert.equal((await hl.readAll()).toString(), 'later');
     await w.blobs.close?.();
+  } finally {
+    await close();
+  }
+});
+
+test('inline small objects: bytes committed with the row, freed with it on overwrite and every kind of delete', async () => {
+  const { w, dir, close } = await setup();
+  const inlineRows = async () => (await w.db.selectFrom('walrus_inline').select('id').execute()).length;
+  const putInline = (bucket: string, key: string, data: Buffer) => w.commitObject(bucket, key, {
+    owner: alice, size: data.length, etag: 'e', headers: {}, metadata: {}, checksums: { values: {} }, blobs: [], acl: [], tagging: null, data,
+  });
+  try {
+    await w.createBucket(alice, 'bk-in', 'r', []);
+    const files = blobCount(dir);
+    const many = Array.from({ length: 30 }, (_, i) => Buffer.from(`inline ${i}`));
+    await Promise.all(many.map((d, i) => putInline('bk-in', `k${i}`, d))); // concurrent: grouped commits
+    assert.equal(blobCount(dir), files, 'no file written');
+    assert.equal(await inlineRows(), 30);
+    for (let i = 0; i < 30; i += 7) assert.deepEqual(await read(w, 'bk-in', `k${i}`), many[i]);
+    const v = await w.getObject('bk-in', 'k3');
+    const h = await w.openBlob(v.blobs[0]!);
+    assert.deepEqual(await h.readAll(1, 3), many[3]!.subarray(1, 4));
+    await putInline('bk-in', 'k3', Buffer.from('replaced'));
+    assert.equal(await inlineRows(), 30, 'the replaced bytes went with their row');
+    assert.equal((await read(w, 'bk-in', 'k3')).toString(), 'replaced');
+    await w.deleteObject('bk-in', 'k4', alice);
+    assert.equal(await inlineRows(), 29);
+    // versioned: a delete marker keeps the bytes; deleting the version frees them
+    await w.updateBucket('bk-in', { versioning: 'Enabled' });
+    const v1 = (await putInline('bk-in', 'kv', Buffer.from('one'))).versionId;
+    await putInline('bk-in', 'kv', Buffer.from('two'));
+    await w.deleteObject('bk-in', 'kv', alice);
+    assert.equal(await inlineRows(), 31);
+    assert.equal((await read(w, 'bk-in', 'kv', v1)).toString(), 'one');
+    await w.deleteObject('bk-in', 'kv', alice, v1);
+    assert.equal(await inlineRows(), 30);
+    await w.collectGarbage(0);
+    assert.equal((await read(w, 'bk-in', 'k0')).toString(), 'inline 0', 'garbage collection leaves inline bytes alone');
   } finally {
     await close();
   }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { AwsError } from '../shared/index.js';
 import { syncCommitted } from '../db/index.js';
-import { blobFileId, type BlobStore } from './blobstore.js';
+import { blobFileId, isInlineBlob, memoryBlobHandle, type BlobHandle, type BlobStore } from './blobstore.js';
 import type { WalrusTables, ObjectTable, BucketTable, UploadTable } from './schema.js';
 import {
   multipartEtag, successor, validateBucketName,
@@ -25,6 +25,11 @@ export interface WalrusOptions {
   maxParts?: number;
   /** Objects up to this size are stored in shared pack files with group commit (`BlobStore.writeSmall`); 0 = never. */
   packUpTo?: number;
+  /**
+   * PutObject bodies up to this size are stored in the database with their version row (`NewObject.data`): one
+   * durable commit for bytes and row, and a read is one query instead of a file open; 0 = never.
+   */
+  inlineUpTo?: number;
   now?: () => number;
 }
 
@@ -62,6 +67,8 @@ export interface NewObject {
   blobs: BlobRef[];
   acl: Grant[];
   tagging: Record<string, string> | null;
+  /** A small object's bytes, stored with the row in its transaction (`blobs` is then ignored). */
+  data?: Buffer;
 }
 
 export interface WriteConditions {
@@ -204,6 +211,7 @@ export class Walrus {
   readonly minPartSize: number;
   readonly maxParts: number;
   readonly packUpTo: number;
+  readonly inlineUpTo: number;
   private readonly now: () => number;
   private readonly locks = new KeyedMutex();
   private readonly bucketCache = new Map<string, Bucket>();
@@ -223,6 +231,7 @@ export class Walrus {
     this.minPartSize = opts.minPartSize ?? 5 * 1024 * 1024;
     this.maxParts = opts.maxParts ?? 10000;
     this.packUpTo = blobs.writeSmall ? (opts.packUpTo ?? 0) : 0;
+    this.inlineUpTo = opts.inlineUpTo ?? 0;
     this.now = opts.now ?? Date.now;
   }
 
@@ -254,6 +263,22 @@ export class Walrus {
 
   private async deleteBlobs(ids: Iterable<string>): Promise<void> {
     for (const id of ids) await this.blobs.delete(id);
+  }
+
+  /** Opens a version's blob for reading: an inline one from the database, others from the blob store. */
+  async openBlob(b: BlobRef): Promise<BlobHandle> {
+    if (!isInlineBlob(b.id)) return this.blobs.open(b.id, b.size);
+    const r = await this.db.selectFrom('walrus_inline').select('data').where('id', '=', b.id).executeTakeFirst();
+    if (!r) throw new Error(`inline blob ${b.id} is gone`);
+    return memoryBlobHandle(Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data));
+  }
+
+  /** Deletes the inline blobs among `ids` in the transaction that unreferenced them; returns the others. */
+  private async dropInline(trx: Transaction<WalrusTables>, ids: string[]): Promise<string[]> {
+    const inline = ids.filter(isInlineBlob);
+    if (inline.length === 0) return ids;
+    await trx.deleteFrom('walrus_inline').where('id', 'in', inline).execute();
+    return ids.filter((id) => !isInlineBlob(id));
   }
 
   /** Waits until every commit made so far is durable (before answering a write or freeing what it replaced). */
@@ -472,7 +497,7 @@ export class Walrus {
       for (const o of old) for (const b of JSON.parse(o.blobs) as BlobRef[]) freed.push(b.id);
     }
     await trx.insertInto('walrus_objects').values(fromVersion(v)).execute();
-    return freed;
+    return this.dropInline(trx, freed);
   }
 
   private checkConditions(current: ObjectVersion | undefined, key: string, cond: WriteConditions | undefined): void {
@@ -499,14 +524,19 @@ export class Walrus {
     return this.locks.run(`${bucketName}\n${key}`, async () => {
       const bucket = await this.getBucket(bucketName);
       if (cond && (cond.ifMatch !== undefined || cond.ifNoneMatch !== undefined)) this.checkConditions(await this.findVersion(bucketName, key), key, cond);
+      const data = obj.data;
+      const blobs = data ? [{ id: `i${randomBytes(16).toString('hex')}`, size: data.length }] : obj.blobs;
       const v: ObjectVersion = {
         bucket: bucketName, key, versionId: bucket.versioning === 'Enabled' ? newVersionId() : 'null', seq: this.nextSeq(),
         owner: obj.owner, isLatest: true, deleteMarker: false, size: obj.size, etag: obj.etag, lastModified: this.now(),
-        headers: obj.headers, metadata: obj.metadata, checksums: obj.checksums, blobs: obj.blobs, acl: obj.acl, tagging: obj.tagging,
+        headers: obj.headers, metadata: obj.metadata, checksums: obj.checksums, blobs, acl: obj.acl, tagging: obj.tagging,
       };
       let freed: string[];
       try {
-        freed = await this.commitGrouped((trx) => this.insertVersion(trx, bucket, v));
+        freed = await this.commitGrouped(async (trx) => {
+          if (data) await trx.insertInto('walrus_inline').values({ id: blobs[0]!.id, data }).execute();
+          return this.insertVersion(trx, bucket, v);
+        });
       } finally {
         this.invalidate(bucketName, key);
       }
@@ -562,17 +592,20 @@ export class Walrus {
                 .where('key', '=', key).where('version_id', '=', next.version_id).execute();
             }
           }
-          return { ids: (JSON.parse(row.blobs) as BlobRef[]).map((b) => b.id), marker: Number(row.delete_marker) === 1 };
+          return { ids: await this.dropInline(trx, (JSON.parse(row.blobs) as BlobRef[]).map((b) => b.id)), marker: Number(row.delete_marker) === 1 };
         });
         await this.durable();
         await this.deleteBlobs(freed.ids);
         return { versionId, deleteMarker: freed.marker };
       }
       if (bucket.versioning === '') {
-        const gone = await this.db.deleteFrom('walrus_objects').where('bucket', '=', bucketName).where('key', '=', key)
-          .returning('blobs').execute();
+        const ids = await this.db.transaction().execute(async (trx) => {
+          const gone = await trx.deleteFrom('walrus_objects').where('bucket', '=', bucketName).where('key', '=', key)
+            .returning('blobs').execute();
+          return this.dropInline(trx, gone.flatMap((g) => (JSON.parse(g.blobs) as BlobRef[]).map((b) => b.id)));
+        });
         await this.durable();
-        await this.deleteBlobs(gone.flatMap((g) => (JSON.parse(g.blobs) as BlobRef[]).map((b) => b.id)));
+        await this.deleteBlobs(ids);
         return { deleteMarker: false };
       }
       const marker: ObjectVersion = {

@@ -1,7 +1,7 @@
 /**
  * A Walrus process for crash tests and benchmarks: `node --import tsx test/e2e/s3-server.ts`.
  * Env: WALRUS_DIR (blobs), WALRUS_DB (SQLite file), WALRUS_KEYS (JSON [{accessKeyId, secretAccessKey, accountId}]),
- * WALRUS_PORT (default 0). Prints one JSON line `{"port":…, "recovered":{…}, "pid":…}` once it serves.
+ * WALRUS_PORT (default 0), WALRUS_INLINE_UP_TO (see WalrusServiceOptions.inlineUpTo). Prints one JSON line `{"port":…, "recovered":{…}, "pid":…}` once it serves.
  */
 import { openDatabase, migrate } from '../../src/db/index.js';
 import { walrusMigrations, type WalrusTables } from '../../src/walrus/index.js';
@@ -20,7 +20,10 @@ for (const k of keys) {
 }
 const db = await openDatabase<WalrusTables>({ kind: 'sqlite', file: dbFile });
 await migrate(db, walrusMigrations);
-const svc = await openWalrusService({ db: db.db, dir, credentials: creds, region: 'eucalyptus', lifecycleIntervalMs: 0 });
+const svc = await openWalrusService({
+  db: db.db, dir, credentials: creds, region: 'eucalyptus', lifecycleIntervalMs: 0,
+  ...(process.env.WALRUS_INLINE_UP_TO !== undefined ? { inlineUpTo: Number(process.env.WALRUS_INLINE_UP_TO) } : {}),
+});
 const { port } = await svc.listen(Number(process.env.WALRUS_PORT ?? 0));
 process.stdout.write(`${JSON.stringify({ port, recovered: svc.recovered, pid: process.pid })}\n`);
 process.on('SIGTERM', () => process.exit(0));

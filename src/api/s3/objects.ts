@@ -66,13 +66,15 @@ function requestedChecksums(ctx: S3Context, extra?: string | null): { algos: Set
 export interface ReceivedBody extends BlobWriteResult {
   /** base64 checksums, verified against what the client sent. */
   verified: Record<string, string>;
+  /** With `inline`: a small body's bytes, verified and not stored yet (`blobId` is empty); see `NewObject.data`. */
+  data?: Buffer;
 }
 
 /**
  * Streams the request body into a new blob and verifies Content-MD5, x-amz-content-sha256, x-amz-checksum-* (header
  * or trailer) and the length. On any failure the blob is removed and the S3 error thrown.
  */
-export async function receiveBody(ctx: S3Context, opts: { maxSize?: number; checksumAlgorithm?: string | null } = {}): Promise<ReceivedBody> {
+export async function receiveBody(ctx: S3Context, opts: { maxSize?: number; checksumAlgorithm?: string | null; inline?: boolean } = {}): Promise<ReceivedBody> {
   const md5Header = ctx.req.headers['content-md5'];
   if (md5Header !== undefined && (typeof md5Header !== 'string' || Buffer.from(md5Header, 'base64').length !== 16)) {
     throw new AwsError('InvalidDigest', 'The Content-MD5 you specified was invalid.', { fields: { 'Content-MD5': String(md5Header) } });
@@ -80,11 +82,12 @@ export async function receiveBody(ctx: S3Context, opts: { maxSize?: number; chec
   const { algos, expected } = requestedChecksums(ctx, opts.checksumAlgorithm);
   const checksums: Record<string, Checksummer> = {};
   for (const a of algos) checksums[a] = FACTORIES[a]!();
-  const packUpTo = ctx.walrus.packUpTo;
+  const inline = opts.inline === true && ctx.walrus.inlineUpTo > 0;
+  const packUpTo = inline ? ctx.walrus.inlineUpTo : ctx.walrus.packUpTo;
   let r: BlobWriteResult;
   let pending: Buffer | undefined;
   if (packUpTo > 0 && ctx.contentLength !== undefined && ctx.contentLength <= packUpTo) {
-    // small object: verified in memory, then stored with group commit
+    // small object: verified in memory, then stored with group commit (in a pack file, or inline with its row)
     const parts: Buffer[] = [];
     let n = 0;
     for await (const c of ctx.body()) {
@@ -133,6 +136,7 @@ export async function receiveBody(ctx: S3Context, opts: { maxSize?: number; chec
     if (!pending) await ctx.blobs.delete(r.blobId);
     throw e;
   }
+  if (pending && inline) return { ...r, verified: r.checksums, data: pending };
   if (pending) r.blobId = await ctx.blobs.writeSmall!(pending);
   return { ...r, verified: r.checksums };
 }
@@ -141,7 +145,7 @@ export async function receiveBody(ctx: S3Context, opts: { maxSize?: number; chec
 export async function openVersion(ctx: S3Context, v: ObjectVersion): Promise<BlobHandle[]> {
   const handles: BlobHandle[] = [];
   try {
-    for (const b of v.blobs) handles.push(await ctx.blobs.open(b.id, b.size));
+    for (const b of v.blobs) handles.push(await ctx.walrus.openBlob(b));
   } catch (e) {
     for (const h of handles) await h.close();
     throw e;

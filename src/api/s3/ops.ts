@@ -534,15 +534,15 @@ const putObject: OpHandler = async (ctx, b) => {
   if (ctx.contentLength !== undefined && ctx.contentLength > 5 * 1024 ** 3) {
     throw new AwsError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { fields: { ProposedSize: String(ctx.contentLength), MaxSizeAllowed: String(5 * 1024 ** 3) } });
   }
-  const r = await receiveBody(ctx, { maxSize: 5 * 1024 ** 3 });
+  const r = await receiveBody(ctx, { maxSize: 5 * 1024 ** 3, inline: true });
   let v: ObjectVersion;
   try {
     v = await ctx.walrus.commitObject(b!.name, key, {
       owner: o, size: r.size, etag: r.md5, headers, metadata, checksums: { type: 'FULL_OBJECT', values: r.verified },
-      blobs: [{ id: r.blobId, size: r.size }], acl, tagging,
+      blobs: r.data ? [] : [{ id: r.blobId, size: r.size }], acl, tagging, ...(r.data ? { data: r.data } : {}),
     }, cond);
   } catch (e) {
-    await ctx.blobs.delete(r.blobId);
+    if (!r.data) await ctx.blobs.delete(r.blobId);
     throw e;
   }
   sendEmpty(ctx, 200, { etag: quoted(v.etag), ...versionHeader(b!, v), ...checksumHeaders(v.checksums) });

@@ -32,6 +32,8 @@ export interface WalrusServiceOptions {
   minPartSize?: number;
   /** Objects up to this many bytes go into shared pack files with group commit (default 64 KiB; 0 = one file each). */
   packUpTo?: number;
+  /** PutObject bodies up to this many bytes are stored in the database with their row (default 64 KiB; 0 = never). */
+  inlineUpTo?: number;
   allowSigV2?: boolean;
   /** How often unreferenced blob and pack files are removed (default 15 min). */
   gcIntervalMs?: number;
@@ -51,7 +53,7 @@ export interface WalrusService {
 export async function openWalrusService(o: WalrusServiceOptions): Promise<WalrusService> {
   const log = o.log ?? silentLogger();
   const blobs = await FsBlobStore.create(o.dir);
-  const walrus = new Walrus(o.db, blobs, { packUpTo: o.packUpTo ?? 64 * 1024, ...(o.minPartSize !== undefined ? { minPartSize: o.minPartSize } : {}) });
+  const walrus = new Walrus(o.db, blobs, { packUpTo: o.packUpTo ?? 64 * 1024, inlineUpTo: o.inlineUpTo ?? 64 * 1024, ...(o.minPartSize !== undefined ? { minPartSize: o.minPartSize } : {}) });
   const recovered = await walrus.recover();
   if (recovered.tempFiles || recovered.orphanBlobs) log.info(recovered, 'walrus startup sweep');
   const handler = createS3Handler({
