@@ -273,7 +273,7 @@ export function buildCanonicalRequest(
 
 /** One-shot `crypto.hash` (Node >= 20.12) where present: no Hash object per call. */
 const oneShot = (nodeCrypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string }).hash;
-const oneShotBuf = (nodeCrypto as { hash?: { (alg: string, data: Uint8Array, enc: 'buffer'): Buffer; (alg: string, data: Uint8Array, enc: 'hex'): string } }).hash;
+const oneShotStr = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'hex' | 'latin1') => string }).hash;
 
 export function sha256Hex(data: string | Uint8Array): string {
   return oneShot ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
@@ -315,8 +315,7 @@ function deriveSigningKey(secret: string, date: string, region: string, service:
  * which is cheaper than a new Hmac object per signature; anything else goes through `createHmac`.
  */
 export function signHex(key: Uint8Array, stringToSign: string): string {
-  const hashBuf = oneShotBuf;
-  if (hashBuf === undefined || key.length > HMAC_BLOCK) return hmac(key, stringToSign).toString('hex');
+  if (oneShotStr === undefined || key.length > HMAC_BLOCK) return hmac(key, stringToSign).toString('hex');
   let pads = padCache.get(key);
   // (the pads are only used while the key object still holds the bytes they were made from)
   if (pads === undefined || !pads.key.equals(key)) {
@@ -330,17 +329,23 @@ export function signHex(key: Uint8Array, stringToSign: string): string {
     padCache.set(key, pads);
   }
   const n = Buffer.byteLength(stringToSign, 'utf8');
-  if (scratch.length < HMAC_BLOCK + n) scratch = Buffer.allocUnsafe(HMAC_BLOCK + n * 2);
+  if (scratch.length < HMAC_BLOCK + n) {
+    scratch = Buffer.allocUnsafe(HMAC_BLOCK + n * 2);
+    scratchView = scratch.subarray(0, 0);
+  }
+  // strings to sign of one credential scope all have the same length: the view over the scratch buffer is reused
+  if (scratchView.length !== HMAC_BLOCK + n) scratchView = scratch.subarray(0, HMAC_BLOCK + n);
   pads.inner.copy(scratch, 0);
   scratch.write(stringToSign, HMAC_BLOCK, 'utf8');
-  const innerDigest = hashBuf('sha256', scratch.subarray(0, HMAC_BLOCK + n), 'buffer');
-  // outer = H(opad || inner): the pad buffer has room for the digest after the pad (synchronous, so reuse is safe)
-  innerDigest.copy(pads.outer, HMAC_BLOCK);
-  return hashBuf('sha256', pads.outer, 'hex');
+  // the inner digest comes back as a latin1 string (one char per byte): a Buffer result costs more than writing it
+  // into the outer pad's tail (synchronous, so reusing the pad buffer is safe); outer = H(opad || inner)
+  pads.outer.write(oneShotStr!('sha256', scratchView, 'latin1'), HMAC_BLOCK, 'latin1');
+  return oneShotStr!('sha256', pads.outer, 'hex');
 }
 const HMAC_BLOCK = 64;
 const padCache = new WeakMap<Uint8Array, { key: Buffer; inner: Buffer; outer: Buffer }>();
 let scratch = Buffer.allocUnsafe(1024);
+let scratchView = scratch.subarray(0, 0);
 
 /** Constant-time comparison of two signatures given as strings (hex or base64); false on any length difference. */
 export function safeEqual(a: string, b: string): boolean {

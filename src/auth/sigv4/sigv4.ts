@@ -56,7 +56,7 @@ export function firstHeader(headers: Record<string, string[]>, name: string): st
 
 export function parseCredential(raw: string, method: string): Credential {
   const parts = raw.split('/');
-  if (parts.length !== 5 || parts.some((p) => p === '')) {
+  if (parts.length !== 5 || parts.includes('')) {
     throw new AuthError('Malformed', `the Credential '${raw.split('/')[0] ?? ''}/…' is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".`, {
       method,
     });
@@ -71,7 +71,6 @@ export function parseAuthorizationHeader(value: string): ParsedAuthorization {
   let credential: string | undefined;
   let signedHeadersRaw: string | undefined;
   let signature: string | undefined;
-  const seen: string[] = [];
   // `Key=value` pairs separated by commas (whitespace around either allowed), scanned in place
   let i = ALGORITHM.length;
   const n = value.length;
@@ -86,7 +85,6 @@ export function parseAuthorizationHeader(value: string): ParsedAuthorization {
     // (trim only when a character next to '=' might be whitespace)
     const k = eq > 0 && isVisibleAscii(p.charCodeAt(eq - 1)) ? p.slice(0, eq) : p.slice(0, eq).trim();
     const v = eq + 1 < p.length && isVisibleAscii(p.charCodeAt(eq + 1)) ? p.slice(eq + 1) : p.slice(eq + 1).trim();
-    if (!seen.includes(k)) seen.push(k);
     // the last occurrence wins
     if (k === 'Credential') credential = v;
     else if (k === 'SignedHeaders') signedHeadersRaw = v;
@@ -98,7 +96,7 @@ export function parseAuthorizationHeader(value: string): ParsedAuthorization {
     throw new AuthError(
       'Incomplete',
       missing.map((k) => `Authorization header requires '${k}' parameter.`).join(' ') +
-        ` Authorization=${ALGORITHM} ${seen.join(', ')}`,
+        ` Authorization=${ALGORITHM} ${authorizationKeys(value).join(', ')}`,
       { method },
     );
   }
@@ -109,6 +107,18 @@ export function parseAuthorizationHeader(value: string): ParsedAuthorization {
     throw new AuthError('Malformed', 'SignedHeaders must be lower-case header names separated by semicolons.', { method });
   }
   return { credential: cred, signedHeaders, signedHeadersRaw, signature };
+}
+/** The distinct keys of an Authorization header's pairs, in order (for the error message only). */
+function authorizationKeys(value: string): string[] {
+  const seen: string[] = [];
+  for (const part of value.slice(ALGORITHM.length).split(',')) {
+    const p = part.trim();
+    const eq = p.indexOf('=');
+    if (p === '' || eq < 0) continue;
+    const k = p.slice(0, eq).trim();
+    if (!seen.includes(k)) seen.push(k);
+  }
+  return seen;
 }
 const LOWER_NAMES = /^[a-z0-9;!#$%&'*+\-.^_`|~]*$/;
 function isVisibleAscii(c: number): boolean {
