@@ -33,3 +33,32 @@ test('logs at trace level hold request ids and no secret', async () => {
     await cloud.stop();
   }
 });
+
+test('a log file gets every line, in order, when the process exits right after logging or on an uncaught exception', async () => {
+  const { execFile } = await import('node:child_process');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'euca-logfile-'));
+  const logger = new URL('../../src/shared/index.ts', import.meta.url).href;
+  try {
+    for (const ending of ['process.exit(3)', 'throw new Error("boom")']) {
+      const file = join(dir, `${ending.length}.log`);
+      // enough lines for several blocks, the last one partial; the file opens asynchronously, so wait for it first
+      const script = `import { createLogger } from ${JSON.stringify(logger)};
+        const log = createLogger('t', 'info', ${JSON.stringify(file)});
+        log.info('first'); await new Promise((r) => setTimeout(r, 200));
+        for (let i = 0; i < 1000; i++) log.info({ i }, 'line');
+        ${ending};`;
+      const code = await new Promise<number | null>((resolve) => {
+        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], (err) => resolve(err ? (err as { code?: number }).code ?? null : 0));
+      });
+      assert.notEqual(code, 0);
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; i?: number });
+      assert.equal(lines.length, 1001, ending);
+      assert.deepEqual(lines.slice(1).map((l) => l.i), [...Array(1000).keys()], ending);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
