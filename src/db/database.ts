@@ -9,7 +9,7 @@
  * - upserts use `onConflict`, which both dialects support.
  */
 import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
