@@ -1,6 +1,7 @@
 // A stock Debian cloud-init guest (built offline from apt-get download, see image/cloudinit.ts) booted by the NC:
 // cloud-init's EC2 datasource reads meta-data and user-data from our metadata service and runs the user-data.
-// Opt-in (EUCA_TEST_CLOUDINIT=1): it downloads ~110 packages (~50 MB) once and Python under TCG boots slowly.
+// It downloads ~110 packages (~50 MB) from Debian once (cached in the build directory) and Python under TCG boots
+// slowly (about 6 minutes in all on a loaded 2-core machine); EUCA_TEST_CLOUDINIT=0 skips it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +12,7 @@ import { ncClient } from '../rpc/index.js';
 import { buildCloudInitImage } from './image/cloudinit.js';
 import { pidsWith, startNcProcess, testGuestImage, uniqueNet, vmTestSkipReason, waitFor } from './test-support.js';
 
-const skip = vmTestSkipReason() || (process.env.EUCA_TEST_CLOUDINIT === '1' ? false : 'set EUCA_TEST_CLOUDINIT=1 (downloads cloud-init and its ~110 dependencies once)');
+const skip = vmTestSkipReason() || (process.env.EUCA_TEST_CLOUDINIT === '0' ? 'EUCA_TEST_CLOUDINIT=0' : false);
 
 test('cloud-init (EC2 datasource) runs user-data served by our metadata service', { skip, timeout: 1_200_000 }, async () => {
   const img = await testGuestImage();
@@ -32,7 +33,7 @@ test('cloud-init (EC2 datasource) runs user-data served by our metadata service'
       return s.includes('CLOUD: cloud-init done') ? s : undefined;
     }, 2000);
     assert.match(con, new RegExp(`CLOUDINIT-USERDATA-OK id=${id}`), con.slice(-3000));
-    assert.match(con, /CLOUD-INIT: finished v22\.\S+ datasource DataSourceEc2/);
+    assert.match(con, /CLOUD-INIT: finished v\d+\.\S+ datasource DataSourceEc2/);
   } finally {
     await c.terminateInstance({ instanceId: id }).catch(() => undefined);
     nc.child.kill('SIGTERM');
