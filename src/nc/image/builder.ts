@@ -71,6 +71,24 @@ async function run(cmd: string, args: string[], opts: { cwd?: string; env?: Node
   }
 }
 
+/**
+ * `apt-get download` into `cwd`, retrying transient network failures (3 retries per file) and, if it still fails,
+ * once more after `apt-get update` (the package lists may name versions the mirror no longer has).
+ */
+export async function aptDownload(specs: string[], cwd: string): Promise<void> {
+  const args = ['-o', 'Acquire::Retries=3', 'download', ...specs];
+  try {
+    await run('apt-get', args, { cwd });
+  } catch (first) {
+    try {
+      await run('apt-get', ['-qq', 'update']);
+    } catch {
+      throw first;
+    }
+    await run('apt-get', args, { cwd });
+  }
+}
+
 async function sha256File(p: string): Promise<string> {
   const h = createHash('sha256');
   const fh = await fs.open(p);
@@ -203,7 +221,7 @@ async function build(opts: GuestImageOptions): Promise<GuestImage> {
   const have = new Set(await fs.readdir(debDir));
   const fname = (p: string) => `${p}_${versions[p]!.replace(/:/g, '%3a')}_`;
   const missing = pkgs.filter((p) => ![...have].some((f) => f.startsWith(fname(p))));
-  if (missing.length) await run('apt-get', ['download', ...missing.map((p) => `${p}=${versions[p]}`)], { cwd: debDir });
+  if (missing.length) await aptDownload(missing.map((p) => `${p}=${versions[p]}`), debDir);
   const debs = (await fs.readdir(debDir)).filter((f) => pkgs.some((p) => f.startsWith(fname(p))));
 
   progress('extracting packages');

@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { GuestImage } from './builder.js';
+import { aptDownload, type GuestImage } from './builder.js';
 import { parseAptDepends } from './plan.js';
 
 const pexec = promisify(execFile);
@@ -101,7 +101,7 @@ export async function buildCloudInitImage(opts: { outDir: string; base: GuestIma
   say(`downloading ${pkgs.length} packages`);
   const have = await fs.readdir(debDir);
   const missing = pkgs.filter((p) => !have.some((f) => f.startsWith(`${p}_`)));
-  if (missing.length) await run('apt-get', ['download', ...missing], debDir);
+  if (missing.length) await aptDownload(missing, debDir);
   say('unpacking');
   const R = join(out, 'cloudinit-tree');
   await fs.rm(R, { recursive: true, force: true });
