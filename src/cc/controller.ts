@@ -8,10 +8,11 @@
  * State file (`<dataDir>/cc-<zone>.json`, written to a temporary file and renamed): nodes, address table, instance →
  * node map and open reservations. After a restart the CC also re-learns every instance from the nodes' reports.
  */
+import { randomUUID } from 'node:crypto';
 import { writeFileSync, renameSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AwsError, type Logger } from '../shared/index.js';
-import type { NcClient, NodeResources, InstanceReport, RpcImplementation, CcOps, NodeInfo, InstanceResult, TypeCapacity } from '../rpc/index.js';
+import type { NcClient, NodeResources, InstanceReport, RpcImplementation, CcOps, NodeInfo, InstanceResult, TypeCapacity, ReportCursor } from '../rpc/index.js';
 import { placeMany, freeSlots, maxSlots, type NodeView, type PolicyState, type Resources, type SchedulingPolicy } from './scheduler.js';
 import { AddressPool, parseCidr, macForIp, type AddressTable } from './network.js';
 
@@ -35,10 +36,17 @@ interface NodeEntry {
   resources?: NodeResources;
   lastSeen: number;
   message?: string;
-  reports: InstanceReport[];
-  /** Ids of `reports` in an active state (computed once per poll; the scheduler's view reads it on every call). */
+  /** The node's instances as last reported, merged from incremental answers (a full list every FULL_POLL_EVERY). */
+  reports: Map<string, InstanceReport>;
+  /** Ids of `reports` in an active state (kept with them; the scheduler's view reads it on every call). */
   active: Set<string>;
+  /** Where the next incremental poll starts, and how many incremental polls since the last full one. */
+  cursor?: ReportCursor;
+  sinceFull: number;
 }
+
+/** Every this many polls of a node, ask for its full list (drops instances it forgot, repairs any drift). */
+const FULL_POLL_EVERY = 20;
 
 interface Reservation {
   instanceId: string;
@@ -58,6 +66,13 @@ interface PersistedState {
   policyState: PolicyState;
 }
 
+/** Whether two reports of one instance say the same (the fields the CLC acts on or shows). */
+function sameReport(a: InstanceReport, b: InstanceReport): boolean {
+  return a.state === b.state && a.stateChangedAt === b.stateChangedAt && a.bootCount === b.bootCount && a.privateIp === b.privateIp
+    && a.publicIp === b.publicIp && a.stateReason?.code === b.stateReason?.code && a.stateReason?.message === b.stateReason?.message
+    && a.volumes.length === b.volumes.length && a.volumes.every((v, i) => v.volumeId === b.volumes[i]!.volumeId && v.state === b.volumes[i]!.state && v.device === b.volumes[i]!.device);
+}
+
 const ACTIVE_NC_STATES = new Set(['pending', 'running', 'stopping', 'stopped', 'shutting-down']);
 
 export class ClusterController {
@@ -70,6 +85,10 @@ export class ClusterController {
   private readonly reservations = new Map<string, Reservation>();
   private policyState: PolicyState = {};
   private lastAllocated: string | undefined;
+  /** The CC's stream of report changes: instance → the change number of its last changed report (see merge). */
+  private readonly changed = new Map<string, number>();
+  private changeSeq = 0;
+  private readonly epoch = randomUUID();
   private readonly now: () => number;
   private readonly ttl: number;
   /** Serialises placement decisions: two concurrent ReserveInstances never see the same free capacity. */
@@ -89,7 +108,7 @@ export class ClusterController {
     const f = this.opts.stateFile;
     if (!f || !existsSync(f)) return;
     const st = JSON.parse(readFileSync(f, 'utf8')) as PersistedState;
-    for (const n of st.nodes) this.nodes.set(n.nodeId, { ...n, lastSeen: 0, reports: [], active: new Set() });
+    for (const n of st.nodes) this.nodes.set(n.nodeId, { ...n, lastSeen: 0, reports: new Map(), active: new Set(), sinceFull: 0 });
     this.addresses = new AddressPool(st.addresses ?? {});
     for (const [i, n] of Object.entries(st.instanceNode ?? {})) this.instanceNode.set(i, n);
     for (const r of st.reservations ?? []) this.reservations.set(r.instanceId, r);
@@ -158,10 +177,12 @@ export class ClusterController {
   private async pollNode(node: NodeEntry): Promise<void> {
     try {
       const c = this.client(node);
-      const { instances } = await c.describeInstances({});
+      const incremental = node.cursor && node.sinceFull < FULL_POLL_EVERY;
+      const answer = await c.describeInstances(incremental ? { since: node.cursor! } : {});
       const resources = await c.describeResource({});
-      node.reports = instances;
-      node.active = new Set(instances.filter((x) => ACTIVE_NC_STATES.has(x.state)).map((x) => x.instanceId));
+      this.merge(node, answer.instances, answer.full !== false);
+      node.cursor = answer.cursor;
+      node.sinceFull = answer.full !== false ? 0 : node.sinceFull + 1;
       node.resources = resources;
       node.lastSeen = this.now();
       node.message = undefined;
@@ -171,13 +192,36 @@ export class ClusterController {
     }
   }
 
+  /**
+   * Takes a node's answer into its report map (replacing it when `full`), numbering every report that changed in the
+   * CC's own change stream (DescribeInstances `since` from the CLC).
+   */
+  private merge(node: NodeEntry, instances: InstanceReport[], full: boolean): void {
+    const next = full ? new Map<string, InstanceReport>() : node.reports;
+    for (const r of instances) {
+      const old = node.reports.get(r.instanceId);
+      if (!old || !sameReport(old, r)) this.changed.set(r.instanceId, ++this.changeSeq);
+      next.set(r.instanceId, r);
+      if (ACTIVE_NC_STATES.has(r.state)) node.active.add(r.instanceId);
+      else node.active.delete(r.instanceId);
+    }
+    if (full) {
+      for (const id of node.reports.keys()) {
+        if (next.has(id)) continue;
+        node.active.delete(id);
+        this.changed.delete(id);
+      }
+      node.reports = next;
+    }
+  }
+
   /** Folds the latest reports into reservations, the instance map and the address table. */
   private afterPoll(): void {
     const now = this.now();
     const reportedActive = new Set<string>();
     for (const node of this.nodes.values()) {
       if (!this.healthy(node)) continue;
-      for (const r of node.reports) {
+      for (const r of node.reports.values()) {
         if (ACTIVE_NC_STATES.has(r.state)) {
           reportedActive.add(r.instanceId);
           this.instanceNode.set(r.instanceId, node.nodeId);
@@ -189,7 +233,7 @@ export class ClusterController {
     }
     for (const node of this.nodes.values()) {
       if (!this.healthy(node)) continue;
-      for (const r of node.reports) {
+      for (const r of node.reports.values()) {
         if (r.state === 'terminated' && !reportedActive.has(r.instanceId)) {
           // Ended on its node (terminated, or a launch that failed before it was ever seen running).
           const res = this.reservations.get(r.instanceId);
@@ -274,7 +318,7 @@ export class ClusterController {
       await this.exclusive(() => this.save());
       return this.info(existing);
     }
-    const probe: NodeEntry = { nodeId: nodeId ?? '', url: url.replace(/\/+$/, ''), order: 0, enabled: true, lastSeen: 0, reports: [], active: new Set() };
+    const probe: NodeEntry = { nodeId: nodeId ?? '', url: url.replace(/\/+$/, ''), order: 0, enabled: true, lastSeen: 0, reports: new Map(), active: new Set(), sinceFull: 0 };
     let resources: NodeResources;
     try {
       resources = await this.client(probe).describeResource({});
@@ -476,9 +520,15 @@ export class ClusterController {
     await this.polling;
   }
 
-  async describeInstances(instanceIds?: string[]) {
+  /**
+   * The instances of the zone's healthy nodes (and which nodes did not answer): those named, or all, or — with
+   * `since`, the cursor of an earlier answer from this CC process — only those whose report changed after it.
+   */
+  async describeInstances(instanceIds?: string[], since?: ReportCursor) {
     await this.freshPoll();
     const want = instanceIds ? new Set(instanceIds) : undefined;
+    const after = !want && since?.epoch === this.epoch ? since.seq : undefined;
+    const cursor = { epoch: this.epoch, seq: this.changeSeq };
     const instances: Array<{ nodeId: string; report: InstanceReport }> = [];
     const unreachable: string[] = [];
     for (const n of this.nodes.values()) {
@@ -486,9 +536,16 @@ export class ClusterController {
         unreachable.push(n.nodeId);
         continue;
       }
-      for (const r of n.reports) if (!want || want.has(r.instanceId)) instances.push({ nodeId: n.nodeId, report: r });
+      if (want) {
+        for (const id of want) {
+          const r = n.reports.get(id);
+          if (r) instances.push({ nodeId: n.nodeId, report: r });
+        }
+      } else {
+        for (const r of n.reports.values()) if (after === undefined || (this.changed.get(r.instanceId) ?? 0) > after) instances.push({ nodeId: n.nodeId, report: r });
+      }
     }
-    return { instances, unreachable };
+    return { instances, unreachable, cursor, ...(want ? {} : { full: after === undefined }) };
   }
 
   async consoleOutput(instanceId: string) {
@@ -513,7 +570,7 @@ export class ClusterController {
       RebootInstances: async (r) => ({ results: await this.reboot(r.instanceIds) }),
       StopInstances: async (r) => ({ results: await this.stop(r.instanceIds, r.force) }),
       StartInstances: async (r) => ({ results: await this.start(r.instanceIds) }),
-      DescribeInstances: async (r) => this.describeInstances(r.instanceIds),
+      DescribeInstances: async (r) => this.describeInstances(r.instanceIds, r.since),
       GetConsoleOutput: async (r) => this.consoleOutput(r.instanceId),
     };
   }

@@ -153,3 +153,46 @@ test('image cache: a disk is probed once per version of its file', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('incremental reports: the NC and the CC answer only what changed since a cursor, and everything after a restart', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'euca-nc-'));
+  const host = new FakeHost();
+  const start = () => startNodeController({ dataDir, port: 0, driver: new FakeDriver({ host }), network: false, resources: { cores: 4, memoryMiB: 2048, diskGiB: 10 }, logger: silentLogger(), secret: 'k' });
+  let nc = await start();
+  const { ClusterController } = await import('../cc/index.js');
+  const cc = new ClusterController({ zone: 'zone-1', ncClient: (u) => ncClient(u, { secret: 'k' }), log: silentLogger() });
+  try {
+    const c = ncClient(nc.url, { secret: 'k' });
+    const ids = [1, 2, 3].map((n) => req(n).instanceId);
+    for (const n of [1, 2, 3]) await c.runInstance(req(n));
+    await until(async () => ((await c.describeInstances({})).instances.every((i) => i.state === 'running') ? true : undefined));
+    const all = await c.describeInstances({});
+    assert.equal(all.full, true);
+    assert.equal(all.instances.length, 3);
+    const quiet = await c.describeInstances({ since: all.cursor! });
+    assert.deepEqual([quiet.full, quiet.instances.length], [false, 0], 'nothing changed');
+    await c.rebootInstance({ instanceId: ids[1]! });
+    const one = await c.describeInstances({ since: all.cursor! });
+    assert.deepEqual(one.instances.map((i) => [i.instanceId, i.bootCount]), [[ids[1], 2]]);
+
+    await cc.registerNode(nc.url);
+    const first = await cc.describeInstances();
+    assert.deepEqual([first.full, first.instances.length], [true, 3]);
+    const none = await cc.describeInstances(undefined, first.cursor);
+    assert.deepEqual([none.full, none.instances.length], [false, 0]);
+    await c.terminateInstance({ instanceId: ids[0]! });
+    await cc.poll();
+    const changed = await cc.describeInstances(undefined, first.cursor);
+    assert.deepEqual(changed.instances.map((x) => [x.report.instanceId, x.report.state]), [[ids[0], 'terminated']]);
+
+    // a restarted NC has another epoch: the CC (and any caller) gets the full list again
+    await nc.close();
+    nc = await start();
+    const again = await ncClient(nc.url, { secret: 'k' }).describeInstances({ since: one.cursor! });
+    assert.equal(again.full, true);
+    assert.equal(again.instances.length, 2, 'the terminated one was forgotten with its state file');
+  } finally {
+    await nc.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

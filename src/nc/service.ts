@@ -5,7 +5,7 @@
  * `<dataDir>/nc/instances/`, and after a restart (even `kill -9`) re-adopts the running VMs and loses none.
  * Each instance is an actor: its operations run one after the other (a per-instance lock).
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { existsSync, promises as fs, statfsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { cpus, totalmem, tmpdir, hostname } from 'node:os';
@@ -61,6 +61,8 @@ interface NcInstance {
   volumes: VolumeAttachmentReport[];
   /** Epoch ms when a terminated instance is forgotten. */
   forgetAt?: number;
+  /** The node's change counter at this instance's last change (in memory; renumbered after a restart). */
+  seq?: number;
 }
 
 export interface NodeController {
@@ -104,6 +106,9 @@ class NodeControllerImpl {
   private readonly nodeId: string;
   private sweeper?: NodeJS.Timeout;
   private tmpSeq = 0;
+  /** Change counter and the epoch it belongs to (a new one per process): DescribeInstances `since` answers from it. */
+  private changeSeq = 0;
+  private readonly epoch = randomUUID();
 
   constructor(private readonly cfg: NodeControllerConfig) {
     this.dir = join(cfg.dataDir, 'nc');
@@ -118,7 +123,9 @@ class NodeControllerImpl {
     return join(this.dir, 'instances', `${id}.json`);
   }
 
+  /** Every change of an instance ends here: it is numbered for incremental reports, then written down. */
   private async persist(inst: NcInstance): Promise<void> {
+    inst.seq = ++this.changeSeq;
     const p = this.instPath(inst.req.instanceId);
     if (inst.state === 'terminated') {
       await fs.rm(p, { force: true });
@@ -199,6 +206,7 @@ class NodeControllerImpl {
       if (!f.endsWith('.json')) continue;
       try {
         const inst = JSON.parse(await fs.readFile(join(this.dir, 'instances', f), 'utf8')) as NcInstance;
+        inst.seq = ++this.changeSeq;
         this.instances.set(inst.req.instanceId, inst);
       } catch (e) {
         this.log.error({ file: f, err: e }, 'unreadable instance state file');
@@ -460,11 +468,16 @@ class NodeControllerImpl {
       });
     },
 
-    DescribeInstances: async ({ instanceIds }) => {
-      const list = instanceIds
-        ? instanceIds.map((id) => this.instances.get(id)).filter((i): i is NcInstance => !!i)
-        : [...this.instances.values()];
-      return { instances: list.map((i) => this.report(i)) };
+    DescribeInstances: async ({ instanceIds, since }) => {
+      const cursor = { epoch: this.epoch, seq: this.changeSeq };
+      if (instanceIds) {
+        const list = instanceIds.map((id) => this.instances.get(id)).filter((i): i is NcInstance => !!i);
+        return { instances: list.map((i) => this.report(i)), cursor };
+      }
+      const delta = since?.epoch === this.epoch ? since.seq : undefined;
+      const instances: InstanceReport[] = [];
+      for (const i of this.instances.values()) if (delta === undefined || (i.seq ?? 0) > delta) instances.push(this.report(i));
+      return { instances, cursor, full: delta === undefined };
     },
 
     DescribeResource: async () => this.resources(),

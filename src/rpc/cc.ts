@@ -17,7 +17,7 @@
  */
 import { createRpcClient, op, type RpcClient, type RpcClientOptions } from './http.js';
 import { s, type Infer } from './schema.js';
-import { InstanceReport, InstanceTypeSpec, RunInstanceRequest } from './nc.js';
+import { InstanceReport, InstanceTypeSpec, ReportCursor, RunInstanceRequest } from './nc.js';
 
 export const CC_RPC_PREFIX = '/cc/v1';
 
@@ -97,13 +97,19 @@ export const CcOps = {
   RebootInstances: op('RebootInstances', ByIds, Results),
   StopInstances: op('StopInstances', s.object({ instanceIds: s.array(instanceId, { max: 10_000 }), force: s.optional(s.boolean()) }), Results),
   StartInstances: op('StartInstances', ByIds, Results),
+  /**
+   * The zone's instances as their nodes report them: those named, or all, or with `since` (an earlier answer's
+   * `cursor`) only those whose report changed after it — the full list again (`full`) when the CC restarted since.
+   */
   DescribeInstances: op(
     'DescribeInstances',
-    s.object({ instanceIds: s.optional(s.array(instanceId, { max: 10_000 })) }),
+    s.object({ instanceIds: s.optional(s.array(instanceId, { max: 10_000 })), since: s.optional(ReportCursor) }),
     s.object({
       instances: s.array(s.object({ nodeId, report: InstanceReport })),
       /** Nodes that did not answer: their instances are unknown, not gone. */
       unreachable: s.array(s.string()),
+      cursor: s.optional(ReportCursor),
+      full: s.optional(s.boolean()),
     }),
   ),
   GetConsoleOutput: op('GetConsoleOutput', s.object({ instanceId }), s.object({ instanceId: s.string(), output: s.string(), timestamp: s.int() })),

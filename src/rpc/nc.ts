@@ -149,6 +149,10 @@ export const InstanceReport = s.object({
 });
 export type InstanceReport = Infer<typeof InstanceReport>;
 
+/** A position in a node's (or a CC's) stream of instance changes: the process's epoch and its change counter. */
+export const ReportCursor = s.object({ epoch: s.string({ min: 1, max: 64 }), seq: s.int({ min: 0 }) });
+export type ReportCursor = Infer<typeof ReportCursor>;
+
 const ById = s.object({ instanceId });
 const InstanceResponse = s.object({ instance: InstanceReport });
 
@@ -191,11 +195,16 @@ export const NcOps = {
     InstanceResponse,
   ),
   StartInstance: op('StartInstance', ById, InstanceResponse),
-  /** All instances the NC knows (including recently terminated ones), or just those named. */
+  /**
+   * All instances the NC knows (including recently terminated ones), or just those named. With `since` (the `cursor`
+   * of an earlier answer), only the instances that changed after it — unless the NC restarted since (another
+   * epoch), when the answer is the full list and says so (`full`). Instances forgotten after their retention are not
+   * reported as changes: a caller that keeps a merged view asks for the full list now and then.
+   */
   DescribeInstances: op(
     'DescribeInstances',
-    s.object({ instanceIds: s.optional(s.array(instanceId, { max: 10_000 })) }),
-    s.object({ instances: s.array(InstanceReport) }),
+    s.object({ instanceIds: s.optional(s.array(instanceId, { max: 10_000 })), since: s.optional(ReportCursor) }),
+    s.object({ instances: s.array(InstanceReport), cursor: s.optional(ReportCursor), full: s.optional(s.boolean()) }),
   ),
   DescribeResource: op('DescribeResource', s.object({}), NodeResources),
   /** The last 64 KiB of the serial console, base64. */

@@ -12,7 +12,7 @@
 import type { Kysely } from 'kysely';
 import { createHash } from 'node:crypto';
 import { AwsError, hexId, type Logger } from '../../shared/index.js';
-import type { CcClient, RunInstanceRequest, InstanceReport } from '../../rpc/index.js';
+import type { CcClient, RunInstanceRequest, InstanceReport, ReportCursor } from '../../rpc/index.js';
 import { ec2Errors } from './errors.js';
 import { findInstanceType, INSTANCE_TYPES, type InstanceType } from './instance-types.js';
 import type { ComputeTables, InstancesTable } from './schema.js';
@@ -104,6 +104,12 @@ interface LaunchSpec {
 
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
+/**
+ * Reconciliation reads only the reports that changed since its last pass, and compares every live instance with the
+ * full list this often (instances that vanished from their node expire; reported_at is refreshed).
+ */
+const FULL_RECONCILE_MS = 30_000;
+
 /** Every column but launch_spec (only launching needs it). */
 const LIST_COLUMNS = [
   'instance_id', 'account_id', 'reservation_id', 'requester_id', 'image_id', 'kernel_id', 'ramdisk_id', 'instance_type', 'state',
@@ -176,6 +182,8 @@ export class InstanceStore {
   private readonly now: () => number;
   /** Instances this process is launching right now (recover() leaves them alone). */
   private readonly inFlight = new Set<string>();
+  /** Per zone: where the CC's change stream was last read, when the last full comparison ran, and which nodes were unreachable. */
+  private readonly reportCursors = new Map<string, { cursor: ReportCursor; fullAt: number; unreachable: string }>();
 
   constructor(private readonly d: InstanceStoreDeps) {
     this.db = d.db;
@@ -694,18 +702,39 @@ export class InstanceStore {
     await this.recover();
     const now = this.now();
     for (const [zone, cc] of this.d.zones) {
-      let reports: Array<{ nodeId: string; report: InstanceReport }>;
-      let unreachable: string[];
+      let answer: Awaited<ReturnType<CcClient['describeInstances']>>;
+      const prev = this.reportCursors.get(zone);
+      let full = !prev || now - prev.fullAt >= FULL_RECONCILE_MS;
       try {
-        ({ instances: reports, unreachable } = await cc.describeInstances({}));
+        answer = await cc.describeInstances(full ? {} : { since: prev!.cursor });
+        // A node that stopped or started answering: look at everything again (its changes were held back meanwhile).
+        if (answer.full === false && answer.unreachable.join() !== prev!.unreachable) answer = await cc.describeInstances({});
       } catch (e) {
         this.d.log.warn({ zone, err: (e as Error).message }, 'reconcile: cluster controller unreachable');
         continue;
       }
+      full = answer.full !== false;
+      const { instances: reports, unreachable } = answer;
+      if (answer.cursor) this.reportCursors.set(zone, { cursor: answer.cursor, fullAt: full ? now : prev!.fullAt, unreachable: unreachable.join() });
       const byId = new Map(reports.map((r) => [r.report.instanceId, r]));
-      const rows = await this.db.selectFrom('instances')
-        .select(['instance_id', 'state', 'node_id', 'launch_status', 'reported_state', 'launch_time', 'reported_at', 'attributes', 'state_changed_at'])
-        .where('zone', '=', zone).where('state', '!=', 'terminated').execute();
+      const columns = ['instance_id', 'state', 'node_id', 'launch_status', 'reported_state', 'launch_time', 'reported_at', 'attributes', 'state_changed_at'] as const;
+      // A full answer is compared with every live row (instances missing from it expire); a partial one only with the
+      // rows it reports.
+      let rows: Array<Pick<InstancesTable, (typeof columns)[number]>> = [];
+      if (full) {
+        rows = await this.db.selectFrom('instances').select(columns).where('zone', '=', zone).where('state', '!=', 'terminated').execute();
+      } else {
+        const ids = [...byId.keys()];
+        for (let i = 0; i < ids.length; i += 500) {
+          rows.push(...await this.db.selectFrom('instances').select(columns).where('instance_id', 'in', ids.slice(i, i + 500)).where('zone', '=', zone).where('state', '!=', 'terminated').execute());
+        }
+      }
+      const reported = new Map<string, string[]>();
+      const noteReport = (state: string, id: string) => {
+        const list = reported.get(state);
+        if (list) list.push(id);
+        else reported.set(state, [id]);
+      };
       for (const row of rows) {
         const rep = byId.get(row.instance_id);
         const state = row.state as InstanceStateName;
@@ -723,7 +752,7 @@ export class InstanceStore {
         const r = rep.report;
         if (r.stateChangedAt < Number(row.state_changed_at)) {
           // The node's last change is older than ours (a user action since): this report cannot move us backwards.
-          if (row.reported_state !== r.state) await this.db.updateTable('instances').set({ reported_state: r.state, reported_at: now }).where('instance_id', '=', row.instance_id).execute();
+          if (row.reported_state !== r.state) noteReport(r.state, row.instance_id);
           continue;
         }
         let ev: InstanceEvent | undefined;
@@ -766,7 +795,13 @@ export class InstanceStore {
           }
         }
         if (row.reported_state !== r.state || !row.reported_at || now - Number(row.reported_at) > 60_000) {
-          await this.db.updateTable('instances').set({ reported_state: r.state, reported_at: now }).where('instance_id', '=', row.instance_id).execute();
+          noteReport(r.state, row.instance_id);
+        }
+      }
+      // reported_state / reported_at of the rows that changed nothing else: one statement per reported state.
+      for (const [state, ids] of reported) {
+        for (let i = 0; i < ids.length; i += 500) {
+          await this.db.updateTable('instances').set({ reported_state: state, reported_at: now }).where('instance_id', 'in', ids.slice(i, i + 500)).execute();
         }
       }
     }
