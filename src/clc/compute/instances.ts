@@ -104,6 +104,12 @@ interface LaunchSpec {
 
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
+/** What dispatching needs of an instance row. */
+type DispatchRow = Pick<InstancesTable, 'instance_id' | 'account_id' | 'zone' | 'launch_spec'>;
+
+/** Instances per CC RunInstances message (each carries its launch specification, user data up to 16 KiB). */
+const DISPATCH_CHUNK = 200;
+
 /**
  * Reconciliation reads only the reports that changed since its last pass, and compares every live instance with the
  * full list this often (instances that vanished from their node expire; reported_at is refreshed).
@@ -180,8 +186,14 @@ export interface InstanceStoreDeps {
 export class InstanceStore {
   private readonly db: Kysely<ComputeTables>;
   private readonly now: () => number;
-  /** Instances this process is launching right now (recover() leaves them alone). */
-  private readonly inFlight = new Set<string>();
+  /**
+   * Instances this process is launching right now, with the end of their dispatch (recover() leaves them alone;
+   * terminating one waits for its dispatch first, so a late dispatch can never start an instance already torn down).
+   */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Recorded launches waiting for the dispatcher (see enqueueDispatch). */
+  private queue: Array<{ rows: DispatchRow[]; done: () => void }> = [];
+  private draining: Promise<void> | undefined;
   /** Per zone: where the CC's change stream was last read, when the last full comparison ran, and which nodes were unreachable. */
   private readonly reportCursors = new Map<string, { cursor: ReportCursor; fullAt: number; unreachable: string }>();
 
@@ -280,7 +292,9 @@ export class InstanceStore {
     const cc = this.cc(zone);
     const need = { name: type.name, cores: type.cpu, memoryMiB: type.memoryMiB, diskGiB: type.diskGiB };
     const { placements } = await cc.reserveInstances({ instanceIds: ids, minCount, instanceType: need });
-    for (const p of placements) this.inFlight.add(p.instanceId);
+    let dispatched: Promise<void> | undefined;
+    let rows: InstancesTable[];
+    for (const p of placements) this.inFlight.set(p.instanceId, Promise.resolve());
     try {
       const boot = {
         imageId: image.imageId,
@@ -290,7 +304,7 @@ export class InstanceStore {
       };
       const suffix = await this.dnsSuffix();
       const t = this.now();
-      const rows: InstancesTable[] = placements.map((p, launchIndex) => {
+      rows = placements.map((p, launchIndex): InstancesTable => {
         const hostname = dnsName(p.privateIp, suffix);
         const request: RunInstanceRequest = {
           instanceId: p.instanceId,
@@ -360,7 +374,7 @@ export class InstanceStore {
           }).execute();
           for (let i = 0; i < rows.length; i += 100) await tx.insertInto('instances').values(rows.slice(i, i + 100)).execute();
           if (input.instanceTags?.length) {
-            await this.d.tags.put(accountId, rows.map((r) => ({ id: r.instance_id, type: 'instance' })), input.instanceTags, tx);
+            await this.d.tags.putNew(accountId, rows.map((r) => ({ id: r.instance_id, type: 'instance' })), input.instanceTags, tx);
           }
         });
       } catch (e) {
@@ -374,49 +388,99 @@ export class InstanceStore {
         }
         throw e;
       }
-      await this.dispatch(rows);
+      // Recorded: the launch goes on asynchronously (EC2 answers `pending` at once); a failure ends the instance
+      // `terminated` with the reason, a CLC crash before dispatch is repaired by recover().
+      dispatched = this.enqueueDispatch(rows);
+      for (const p of placements) this.inFlight.set(p.instanceId, dispatched);
     } finally {
-      for (const p of placements) this.inFlight.delete(p.instanceId);
+      if (dispatched) {
+        const settled = dispatched;
+        void settled.then(() => {
+          for (const p of placements) if (this.inFlight.get(p.instanceId) === settled) this.inFlight.delete(p.instanceId);
+        });
+      } else {
+        for (const p of placements) this.inFlight.delete(p.instanceId);
+      }
     }
     const suffix = await this.dnsSuffix();
-    const now = await this.db.selectFrom('instances').select(LIST_COLUMNS).where('reservation_id', '=', reservationId).orderBy('launch_index').execute();
-    return { reservationId, ownerId: accountId, requesterId, instances: now.map((x) => toInstance(x, suffix)) };
+    return { reservationId, ownerId: accountId, requesterId, instances: rows.map((x) => toInstance(x, suffix)) };
+  }
+
+  /**
+   * Queues recorded launches for dispatch. One dispatch runs at a time and takes everything queued meanwhile, so
+   * concurrent RunInstances calls share CC round trips. Resolves when these rows were dispatched (or failed); never
+   * rejects (an unexpected error leaves them recorded, and recover() sends them again).
+   */
+  private enqueueDispatch(rows: DispatchRow[]): Promise<void> {
+    const done = new Promise<void>((resolve) => this.queue.push({ rows, done: resolve }));
+    this.draining ??= this.drain();
+    return done;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        await new Promise((r) => setImmediate(r)); // let concurrent launches join this batch
+        const batch = this.queue.splice(0);
+        try {
+          await this.dispatch(batch.flatMap((b) => b.rows));
+        } catch (e) {
+          this.d.log.warn({ err: (e as Error).message }, 'launch dispatch failed; the instances stay recorded and will be re-sent');
+        }
+        for (const b of batch) b.done();
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  /** Resolves when no launch of this process is waiting for dispatch (shutdown, tests). */
+  async idle(): Promise<void> {
+    while (this.draining) await this.draining;
   }
 
   /** Sends recorded instances to their nodes through the CC; failures end `terminated` with the reason. */
-  private async dispatch(rows: Array<Pick<InstancesTable, 'instance_id' | 'account_id' | 'zone' | 'launch_spec'>>): Promise<void> {
-    const byZone = new Map<string, typeof rows>();
-    for (const r of rows) byZone.set(r.zone, [...(byZone.get(r.zone) ?? []), r]);
-    for (const [zone, list] of byZone) {
-      const cc = this.cc(zone);
-      const specs = list.map((r) => JSON.parse(r.launch_spec) as LaunchSpec);
-      let results;
-      try {
-        ({ results } = await cc.runInstances({ instances: specs.map((s) => ({ nodeId: s.nodeId, request: s.request })) }));
-      } catch (e) {
-        const code = e instanceof AwsError ? e.code : '';
-        if (code === 'ServiceUnavailable') {
-          // No answer (unreachable or timed out): the CC may still have sent them. They stay recorded and
-          // recover() re-sends them (idempotent per instance id) until they are confirmed or pending_time passes.
-          this.d.log.warn({ zone, err: (e as Error).message }, 'launch dispatch unanswered; will retry');
-          continue;
-        }
-        const why = `the cluster controller of ${zone} did not accept the launch: ${(e as Error).message}`;
-        this.d.log.warn({ zone, err: (e as Error).message }, 'launch dispatch failed');
-        for (const r of list) await this.transition(r.instance_id, 'launch-failed', REASONS.launchFailed(why));
-        await cc.releaseInstances({ instanceIds: list.map((r) => r.instance_id) }).catch(() => undefined);
-        continue;
+  private async dispatch(rows: DispatchRow[]): Promise<void> {
+    const byZone = new Map<string, DispatchRow[]>();
+    for (const r of rows) {
+      const list = byZone.get(r.zone);
+      if (list) list.push(r);
+      else byZone.set(r.zone, [r]);
+    }
+    for (const [zone, all] of byZone) {
+      for (let i = 0; i < all.length; i += DISPATCH_CHUNK) await this.dispatchZone(zone, all.slice(i, i + DISPATCH_CHUNK));
+    }
+  }
+
+  private async dispatchZone(zone: string, list: DispatchRow[]): Promise<void> {
+    const cc = this.cc(zone);
+    const specs = list.map((r) => JSON.parse(r.launch_spec) as LaunchSpec);
+    let results;
+    try {
+      ({ results } = await cc.runInstances({ instances: specs.map((s) => ({ nodeId: s.nodeId, request: s.request })) }));
+    } catch (e) {
+      const code = e instanceof AwsError ? e.code : '';
+      if (code === 'ServiceUnavailable') {
+        // No answer (unreachable or timed out): the CC may still have sent them. They stay recorded and
+        // recover() re-sends them (idempotent per instance id) until they are confirmed or pending_time passes.
+        this.d.log.warn({ zone, err: (e as Error).message }, 'launch dispatch unanswered; will retry');
+        return;
       }
-      const ok = results.filter((x) => x.ok).map((x) => x.instanceId);
-      for (let i = 0; i < ok.length; i += 500) {
-        await this.db.updateTable('instances').set({ launch_status: 'dispatched' }).where('instance_id', 'in', ok.slice(i, i + 500)).execute();
-      }
-      for (const res of results.filter((x) => !x.ok)) {
-        const reason = res.error?.code === 'InsufficientInstanceCapacity'
-          ? REASONS.capacity(res.error.message)
-          : REASONS.launchFailed(res.error ? `${res.error.code}: ${res.error.message}` : 'the node refused the instance');
-        await this.transition(res.instanceId, 'launch-failed', reason);
-      }
+      const why = `the cluster controller of ${zone} did not accept the launch: ${(e as Error).message}`;
+      this.d.log.warn({ zone, err: (e as Error).message }, 'launch dispatch failed');
+      for (const r of list) await this.transition(r.instance_id, 'launch-failed', REASONS.launchFailed(why));
+      await cc.releaseInstances({ instanceIds: list.map((r) => r.instance_id) }).catch(() => undefined);
+      return;
+    }
+    const ok = results.filter((x) => x.ok).map((x) => x.instanceId);
+    for (let i = 0; i < ok.length; i += 500) {
+      await this.db.updateTable('instances').set({ launch_status: 'dispatched' }).where('instance_id', 'in', ok.slice(i, i + 500)).execute();
+    }
+    for (const res of results.filter((x) => !x.ok)) {
+      const reason = res.error?.code === 'InsufficientInstanceCapacity'
+        ? REASONS.capacity(res.error.message)
+        : REASONS.launchFailed(res.error ? `${res.error.code}: ${res.error.message}` : 'the node refused the instance');
+      await this.transition(res.instanceId, 'launch-failed', reason);
     }
   }
 
@@ -557,6 +621,8 @@ export class InstanceStore {
   }
 
   async terminate(accountId: string, ids: string[]): Promise<StateChange[]> {
+    // A launch of this process still on its way to the node gets there first (then it is torn down like any other).
+    await Promise.all(ids.map((id) => this.inFlight.get(id)));
     const instances = await this.require(accountId, ids);
     for (const i of instances) {
       if (i.attributes.disableApiTermination && i.state !== 'terminated') {

@@ -103,5 +103,6 @@ export class ComputeService {
     this.timer = undefined;
     this.kickTimer = undefined;
     if (this.running) await this.running.catch(() => undefined);
+    await this.instances.idle();
   }
 }

@@ -76,6 +76,17 @@ export class TagStore {
     await this.put(accountId, resources, tags, db);
   }
 
+  /**
+   * Tags resources created in the same transaction (they have no tags yet): no per-resource look-up, rows inserted
+   * many at a time. A key given twice keeps its last value, as CreateTags does.
+   */
+  async putNew(accountId: string, resources: Array<{ id: string; type: string }>, tags: Tag[], db: Kysely<ComputeTables>): Promise<void> {
+    const byKey = new Map(tags.map((t) => [t.key, t.value]));
+    if (byKey.size > MAX_TAGS_PER_RESOURCE) throw ec2Errors.tagLimit(`The maximum number of tags (${MAX_TAGS_PER_RESOURCE}) for resource ${resources[0]?.id ?? ''} has been reached.`);
+    const rows = resources.flatMap((r) => [...byKey].map(([key, value]) => ({ account_id: accountId, resource_id: r.id, resource_type: r.type, key, value })));
+    for (let i = 0; i < rows.length; i += 100) await db.insertInto('tags').values(rows.slice(i, i + 100)).execute();
+  }
+
   /** Like create, for resources the caller has just made (no existence check). */
   async put(accountId: string, resources: Array<{ id: string; type: string }>, tags: Tag[], db: Kysely<ComputeTables> = this.db): Promise<void> {
     if (tags.length === 0 || resources.length === 0) return;
