@@ -523,13 +523,20 @@ export class InstanceStore {
    * Applies an event to one instance through the transition table. Returns the change, or undefined when the event is
    * not allowed in the current state (or another writer changed the state first).
    */
-  async transition(instanceId: string, event: InstanceEvent, reason?: StateReason, extra: Partial<InstancesTable> = {}): Promise<StateChange | undefined> {
+  async transition(instanceId: string, event: InstanceEvent, reason?: StateReason, extra: Partial<InstancesTable> = {}, known?: InstanceStateName): Promise<StateChange | undefined> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const row = await this.db.selectFrom('instances').select(['state']).where('instance_id', '=', instanceId).executeTakeFirst();
-      if (!row) return undefined;
-      const from = row.state as InstanceStateName;
+      // The caller's just-read state saves a read; the optimistic WHERE below still catches a concurrent change.
+      let from = attempt === 0 ? known : undefined;
+      if (from === undefined) {
+        const row = await this.db.selectFrom('instances').select(['state']).where('instance_id', '=', instanceId).executeTakeFirst();
+        if (!row) return undefined;
+        from = row.state as InstanceStateName;
+      }
       const to = nextState(from, event);
-      if (!to) return undefined;
+      if (!to) {
+        if (attempt === 0 && known !== undefined) continue; // maybe stale: read it
+        return undefined;
+      }
       const t = this.now();
       const set: Partial<InstancesTable> = { ...extra, state: to };
       if (to !== from) set.state_changed_at = t;
@@ -808,10 +815,10 @@ export class InstanceStore {
           if (row.launch_status !== 'dispatched' || (row.node_id && unreachable.includes(row.node_id))) continue;
           const since = Number(row.reported_at ?? row.state_changed_at);
           if (state === 'shutting-down') {
-            if (await this.transition(row.instance_id, 'torn-down')) changed++;
+            if (await this.transition(row.instance_id, 'torn-down', undefined, {}, state)) changed++;
           } else if (now - since > 120_000) {
             const ev: InstanceEvent = state === 'pending' ? 'launch-failed' : 'expired';
-            if (await this.transition(row.instance_id, ev, REASONS.expired())) changed++;
+            if (await this.transition(row.instance_id, ev, REASONS.expired(), {}, state)) changed++;
           }
           continue;
         }
@@ -845,7 +852,7 @@ export class InstanceStore {
           }
         }
         if (ev) {
-          const ch = await this.transition(row.instance_id, ev, reason, { reported_state: r.state, reported_at: now });
+          const ch = await this.transition(row.instance_id, ev, reason, { reported_state: r.state, reported_at: now }, state);
           if (ch) {
             changed++;
             if (ch.current === 'stopping' && ev === 'guest-shutdown') {
