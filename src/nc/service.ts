@@ -109,6 +109,10 @@ class NodeControllerImpl {
   /** Change counter and the epoch it belongs to (a new one per process): DescribeInstances `since` answers from it. */
   private changeSeq = 0;
   private readonly epoch = randomUUID();
+  /** Kept with every change of `instances` (see track): what live instances use, and their addresses. */
+  private readonly used = { cores: 0, memoryMiB: 0, diskGiB: 0, count: 0 };
+  private readonly liveIps = new Map<string, string>();
+  private readonly liveMacs = new Map<string, string>();
 
   constructor(private readonly cfg: NodeControllerConfig) {
     this.dir = join(cfg.dataDir, 'nc');
@@ -121,6 +125,25 @@ class NodeControllerImpl {
 
   private instPath(id: string) {
     return join(this.dir, 'instances', `${id}.json`);
+  }
+
+  /** Adds (+1) or removes (-1) an instance's share of the node's usage and addresses, as its current state gives. */
+  private track(inst: NcInstance, sign: 1 | -1): void {
+    if (inst.state === 'terminated') return;
+    const id = inst.req.instanceId;
+    this.used.count += sign;
+    if (sign > 0) {
+      this.liveIps.set(inst.privateIp, id);
+      this.liveMacs.set(inst.mac, id);
+    } else {
+      if (this.liveIps.get(inst.privateIp) === id) this.liveIps.delete(inst.privateIp);
+      if (this.liveMacs.get(inst.mac) === id) this.liveMacs.delete(inst.mac);
+    }
+    if (!HOLDS_CAPACITY.includes(inst.state)) return;
+    const t = inst.req.instanceType;
+    this.used.cores += sign * t.cores;
+    this.used.memoryMiB += sign * t.memoryMiB;
+    this.used.diskGiB += sign * t.diskGiB;
   }
 
   /** Every change of an instance ends here: it is numbered for incremental reports, then written down. */
@@ -153,7 +176,9 @@ class NodeControllerImpl {
       return;
     }
     if (inst.state !== to) inst.stateChangedAt = Date.now();
+    this.track(inst, -1);
     inst.state = to;
+    this.track(inst, 1);
     if (reason) inst.stateReason = reason;
     else if (to === 'running' || to === 'pending') delete inst.stateReason;
     if (to === 'terminated') inst.forgetAt = Date.now() + (this.cfg.terminatedRetentionMs ?? 3_600_000);
@@ -208,6 +233,7 @@ class NodeControllerImpl {
         const inst = JSON.parse(await fs.readFile(join(this.dir, 'instances', f), 'utf8')) as NcInstance;
         inst.seq = ++this.changeSeq;
         this.instances.set(inst.req.instanceId, inst);
+        this.track(inst, 1);
       } catch (e) {
         this.log.error({ file: f, err: e }, 'unreadable instance state file');
       }
@@ -308,15 +334,7 @@ class NodeControllerImpl {
         diskGiB = 0;
       }
     }
-    let usedCores = 0, usedMem = 0, usedDisk = 0, count = 0;
-    for (const i of this.instances.values()) {
-      if (i.state === 'terminated') continue;
-      count++;
-      if (!HOLDS_CAPACITY.includes(i.state)) continue;
-      usedCores += i.req.instanceType.cores;
-      usedMem += i.req.instanceType.memoryMiB;
-      usedDisk += i.req.instanceType.diskGiB;
-    }
+    const { cores: usedCores, memoryMiB: usedMem, diskGiB: usedDisk, count } = this.used;
     return {
       nodeId: this.nodeId, hypervisor: this.driver.capabilities().hypervisor, cores, memoryMiB, diskGiB,
       coresAvailable: Math.max(0, cores - usedCores), memoryMiBAvailable: Math.max(0, memoryMiB - usedMem),
@@ -386,26 +404,23 @@ class NodeControllerImpl {
       if (req.instanceType.cores > res.coresAvailable || req.instanceType.memoryMiB > res.memoryMiBAvailable) {
         throw new AwsError('InsufficientInstanceCapacity', `Insufficient capacity on node ${this.nodeId} for ${req.instanceType.name} (free: ${res.coresAvailable} cores, ${res.memoryMiBAvailable} MiB)`, { status: 503 });
       }
-      const live = (f: (i: NcInstance) => boolean) => {
-        for (const i of this.instances.values()) if (i.state !== 'terminated' && f(i)) return true;
-        return false;
-      };
       let ip = req.net?.privateIp;
       if (ip) {
         if (!inSubnet(this.subnet, ip) || ip === gatewayOf(this.subnet)) throw new AwsError('InvalidParameterValue', `private IP ${ip} is not usable in ${cidrOf(this.subnet)}`);
-        if (live((i) => i.privateIp === ip)) throw new AwsError('InvalidIPAddress.InUse', `private IP ${ip} is in use`);
+        if (this.liveIps.has(ip)) throw new AwsError('InvalidIPAddress.InUse', `private IP ${ip} is in use`);
       } else {
-        ip = allocateIp(this.subnet, new Set([...this.instances.values()].filter((i) => i.state !== 'terminated').map((i) => i.privateIp)));
+        ip = allocateIp(this.subnet, new Set(this.liveIps.keys()));
         if (!ip) throw new AwsError('InsufficientInstanceCapacity', `no free address in ${cidrOf(this.subnet)}`, { status: 503 });
       }
       const mac = req.net?.mac ?? macForIp(ip);
-      if (live((i) => i.mac === mac)) throw new AwsError('InvalidParameterValue', `MAC ${mac} is in use`);
+      if (this.liveMacs.has(mac)) throw new AwsError('InvalidParameterValue', `MAC ${mac} is in use`);
       const now = Date.now();
       const inst: NcInstance = {
         req, state: 'pending', mac, privateIp: ip, tap: tapName(id), launchTime: req.metadata.launchTime ?? now,
         stateChangedAt: now, bootCount: 0, volumes: [],
       };
       this.instances.set(id, inst);
+      this.track(inst, 1);
       await this.persist(inst);
       void this.lock(id, () => this.boot(inst));
       return { instance: this.report(inst) };

@@ -629,7 +629,7 @@ export class InstanceStore {
 
   async terminate(accountId: string, ids: string[]): Promise<StateChange[]> {
     // A launch of this process still on its way to the node gets there first (then it is torn down like any other).
-    await Promise.all(ids.map((id) => this.inFlight.get(id)));
+    await Promise.all(ids.map((id) => this.inFlight.get(id) ?? Promise.resolve()));
     const instances = await this.require(accountId, ids);
     for (const i of instances) {
       if (i.attributes.disableApiTermination && i.state !== 'terminated') {

@@ -52,6 +52,8 @@ export interface MetadataServiceOptions {
 
 export class MetadataService {
   private readonly byIp = new Map<string, InstanceMetadataRecord>();
+  /** instance id → the address it is registered under. */
+  private readonly ipOf = new Map<string, string>();
   private readonly tokens = new Map<string, { ip: string; expires: number }>();
   private readonly now: () => number;
 
@@ -59,13 +61,21 @@ export class MetadataService {
     this.now = opts.now ?? Date.now;
   }
 
+  /** An instance's record, under its (current) private address; O(1) however many instances the node has. */
   register(r: InstanceMetadataRecord): void {
-    for (const [ip, x] of this.byIp) if (x.instanceId === r.instanceId && ip !== r.privateIp) this.byIp.delete(ip);
+    const old = this.ipOf.get(r.instanceId);
+    if (old !== undefined && old !== r.privateIp && this.byIp.get(old)?.instanceId === r.instanceId) this.byIp.delete(old);
+    const prev = this.byIp.get(r.privateIp);
+    if (prev && prev.instanceId !== r.instanceId && this.ipOf.get(prev.instanceId) === r.privateIp) this.ipOf.delete(prev.instanceId);
     this.byIp.set(r.privateIp, r);
+    this.ipOf.set(r.instanceId, r.privateIp);
   }
 
   unregister(instanceId: string): void {
-    for (const [ip, x] of this.byIp) if (x.instanceId === instanceId) this.byIp.delete(ip);
+    const ip = this.ipOf.get(instanceId);
+    if (ip === undefined) return;
+    this.ipOf.delete(instanceId);
+    if (this.byIp.get(ip)?.instanceId === instanceId) this.byIp.delete(ip);
   }
 
   lookup(ip: string): InstanceMetadataRecord | undefined {
