@@ -73,12 +73,15 @@ test('kill -9 of the CLC during a launch of 5: every instance ends running and r
   // How long a launch takes here, so that the kills land inside one (they are spread over its duration).
   const warm = new EC2Client({ endpoint: `${clc.info.clc}/services/compute`, region: 'eucalyptus', maxAttempts: 1, credentials: { accessKeyId: clc.info.accessKeyId!, secretAccessKey: clc.info.secretAccessKey! } });
   await warm.send(new DescribeInstancesCommand({}));
-  const t0 = Date.now();
+  // The first launch pays for compiling its code paths; time the second, as warm as the launches that are cut.
   const first = await warm.send(new RunInstancesCommand({ ImageId: clc.info.imageId!, MinCount: 5, MaxCount: 5 }));
-  const took = Date.now() - t0;
+  const t0 = Date.now();
+  const second = await warm.send(new RunInstancesCommand({ ImageId: clc.info.imageId!, MinCount: 5, MaxCount: 5 }));
+  const took = Math.max(1, Date.now() - t0);
   warm.destroy();
-  rounds.push(`no kill (${took} ms): answered, 5 new, ${first.Instances!.length} total`);
-  const delays = [0.1, 0.3, 0.5, 0.65, 0.8, 0.9, 1.0, 1.2].map((f) => Math.round(f * took));
+  const total = first.Instances!.length + second.Instances!.length;
+  rounds.push(`no kill (${took} ms warm): answered, ${total} new, ${total} total`);
+  const delays = [0.1, 0.3, 0.5, 0.65, 0.8, 0.9, 1.0, 1.2].map((f) => Math.max(1, Math.round(f * took)));
   for (const delay of delays) {
     const ec2 = new EC2Client({ endpoint: `${clc.info.clc}/services/compute`, region: 'eucalyptus', maxAttempts: 1, credentials: { accessKeyId: clc.info.accessKeyId!, secretAccessKey: clc.info.secretAccessKey! } });
     await ec2.send(new DescribeInstancesCommand({})); // connection and signing warm, as in the measured launch
