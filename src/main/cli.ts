@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import type { Kysely } from 'kysely';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -167,6 +167,34 @@ async function waitHealthy(url: string, timeoutMs: number, child?: { exitCode: n
   return false;
 }
 
+/** What `euca run` says of this host's node controller, for `euca up` to wait on. */
+interface NodeStatus { state: 'starting' | 'ready' | 'failed' | 'absent'; url?: string; imageId?: string; error?: string }
+
+function nodeStatusFile(cfg: CloudConfig): string {
+  return join(cfg.dataDir, 'node.status.json');
+}
+
+function writeNodeStatus(cfg: CloudConfig, st: NodeStatus): void {
+  writeFileSync(nodeStatusFile(cfg) + '.tmp', JSON.stringify(st));
+  renameSync(nodeStatusFile(cfg) + '.tmp', nodeStatusFile(cfg));
+}
+
+async function waitNodeStatus(cfg: CloudConfig, timeoutMs: number): Promise<NodeStatus | undefined> {
+  const until = Date.now() + timeoutMs;
+  let st: NodeStatus | undefined;
+  while (Date.now() < until) {
+    try {
+      st = JSON.parse(readFileSync(nodeStatusFile(cfg), 'utf8')) as NodeStatus;
+      if (st.state !== 'starting') return st;
+    } catch {
+      // not written yet
+    }
+    if (!runningPid(cfg)) return st;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return st;
+}
+
 function pidFile(cfg: CloudConfig): string {
   return join(cfg.dataDir, 'euca.pid');
 }
@@ -202,6 +230,7 @@ async function cmdUp(cfg: CloudConfig, o: { profile?: string; noCredentials?: bo
     mkdirSync(logDir, { recursive: true });
     const out = openSync(join(logDir, 'euca.log'), 'a');
     const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'euca');
+    rmSync(nodeStatusFile(cfg), { force: true });
     const child = spawn(bin, ['run', '--data-dir', cfg.dataDir, ...(o.noNode ? ['--no-node'] : [])], { detached: true, stdio: ['ignore', out, out], env: process.env });
     child.unref();
     writeFileSync(pidFile(cfg), String(child.pid));
@@ -209,6 +238,13 @@ async function cmdUp(cfg: CloudConfig, o: { profile?: string; noCredentials?: bo
       throw new Error(`The cloud did not start: see ${join(logDir, 'euca.log')}.`);
     }
     lines.push(`Started the cloud-in-a-box (pid ${child.pid}); logs in ${join(logDir, 'euca.log')}.`);
+  }
+  if (why === false) {
+    // The node controller starts after the APIs answer; instances can launch once it is registered with its image.
+    const st = await waitNodeStatus(cfg, 300_000);
+    if (st?.state === 'ready') lines.push(`Node controller ${st.url ?? ''} registered; default image ${st.imageId ?? ''}.`);
+    else if (st?.state === 'failed') lines.push(`The node controller did not start: ${st.error ?? 'see the log'}. The APIs work; instances cannot launch.`);
+    else lines.push(`The node controller is still starting (see ${join(cfg.dataDir, 'logs', 'euca.log')}).`);
   }
   const e = endpointsFor(cfg.host, cfg.ports);
   lines.push('Endpoints:', `  EC2 ${e.ec2}`, `  IAM ${e.iam}`, `  STS ${e.sts}`, `  S3  ${e.s3}`);
@@ -226,14 +262,18 @@ async function cmdRun(cfg: CloudConfig, o: { noNode?: boolean } = {}): Promise<v
   let node: LocalNode | undefined;
   const why = o.noNode ? 'not asked for' : nodeUnavailableReason();
   if (why === false) {
+    writeNodeStatus(cfg, { state: 'starting' });
     try {
       const img = await ensureDefaultImage(cfg, (p) => log.info(p, 'building the default guest image'));
       node = await startLocalNode(cfg, cloud.compute, init.account.accountId, log, img);
+      writeNodeStatus(cfg, { state: 'ready', url: node.nc.url, imageId: node.imageId });
     } catch (e) {
       log.error({ err: e }, 'the node controller did not start; the APIs keep running, instances cannot launch');
+      writeNodeStatus(cfg, { state: 'failed', error: e instanceof Error ? e.message : String(e) });
     }
   } else {
     log.warn({ why }, 'no node controller on this host');
+    writeNodeStatus(cfg, { state: 'absent', error: why });
   }
   const stop = (sig: string) => {
     log.info({ sig }, 'stopping');

@@ -102,6 +102,7 @@ test('euca up starts the cloud-in-a-box and writes a working AWS CLI profile; eu
   assert.match(up, /Started the cloud-in-a-box \(pid \d+\)/);
   assert.match(up, /EC2 http:\/\/127\.0\.0\.1:\d+\/services\/compute/);
   assert.match(up, /AWS CLI profile: euca/);
+  if (!vmSkip) assert.match(up, /Node controller \S+ registered; default image emi-[0-9a-f]+\./, up);
   assert.ok(existsSync(join(data, 'eucarc')), 'eucarc written');
   const awsConfig = readFileSync(join(dir, 'home', '.aws', 'config'), 'utf8');
   assert.match(awsConfig, /\[profile euca\]/);
