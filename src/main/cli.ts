@@ -67,9 +67,12 @@ apt-get download, into DIR/images/default. The build is cached; --force rebuilds
   run: `Usage: euca run [--data-dir DIR]
 
 Runs every component in the foreground until interrupted (Ctrl-C stops cleanly).`,
-  down: `Usage: euca down [--data-dir DIR]
+  down: `Usage: euca down [--data-dir DIR] [--destroy]
 
-Stops the cloud started by 'euca up'.`,
+Stops the cloud started by 'euca up'. Instances keep running (their QEMU processes and the node's network namespaces
+stay) and the next 'euca up' re-adopts them, as a Eucalyptus node controller does across restarts. --destroy first
+terminates every instance of this host's node controller and removes its network namespaces, DHCP server and
+instance files, so nothing of the cloud is left running.`,
   credentials: `Usage: euca credentials [--account NAME] [--user NAME] [--profile NAME] [--out DIR] [--aws-cli BIN]
 
 Writes DIR/eucarc (default: the data directory) and the AWS CLI profile NAME (default 'euca') with the endpoints
@@ -276,30 +279,45 @@ async function cmdRun(cfg: CloudConfig, o: { noNode?: boolean } = {}): Promise<v
     writeNodeStatus(cfg, { state: 'absent', error: why });
   }
   const stop = (sig: string) => {
-    log.info({ sig }, 'stopping');
-    (node ? node.close() : Promise.resolve()).then(() => cloud.stop()).then(() => process.exit(0), () => process.exit(1));
+    let destroy = false;
+    try {
+      destroy = readFileSync(downRequestFile(cfg), 'utf8').trim() === 'destroy';
+      rmSync(downRequestFile(cfg), { force: true });
+    } catch {
+      // a plain stop
+    }
+    log.info({ sig, destroy }, 'stopping');
+    rmSync(nodeStatusFile(cfg), { force: true });
+    (node ? (destroy ? node.nc.destroy() : node.close()) : Promise.resolve()).then(() => cloud.stop()).then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   await new Promise(() => undefined);
 }
 
-async function cmdDown(cfg: CloudConfig): Promise<string> {
+function downRequestFile(cfg: CloudConfig): string {
+  return join(cfg.dataDir, 'down.request');
+}
+
+async function cmdDown(cfg: CloudConfig, destroy: boolean): Promise<string> {
   const pid = runningPid(cfg);
   if (!pid) return 'The cloud is not running.';
+  // `euca run` reads this when it is told to stop: 'destroy' terminates the node's instances and removes its network.
+  if (destroy) writeFileSync(downRequestFile(cfg), 'destroy');
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 150; i++) {
+  const waitS = destroy ? 180 : 30;
+  for (let i = 0; i < waitS * 5; i++) {
     try {
       process.kill(pid, 0);
     } catch {
       rmSync(pidFile(cfg), { force: true });
-      return `Stopped the cloud (pid ${pid}).`;
+      return destroy ? `Stopped the cloud (pid ${pid}); terminated its node's instances and removed its network.` : `Stopped the cloud (pid ${pid}).`;
     }
     await new Promise((r) => setTimeout(r, 200));
   }
   process.kill(pid, 'SIGKILL');
   rmSync(pidFile(cfg), { force: true });
-  return `Killed the cloud (pid ${pid}) after it did not stop in 30 s.`;
+  return `Killed the cloud (pid ${pid}) after it did not stop in ${waitS} s.`;
 }
 
 async function cmdServices(cfg: CloudConfig): Promise<string> {
@@ -333,7 +351,7 @@ export async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' }, 'data-dir': { type: 'string' }, 'db-url': { type: 'string' },
       region: { type: 'string' }, host: { type: 'string' }, profile: { type: 'string' }, account: { type: 'string' },
       user: { type: 'string' }, out: { type: 'string' }, 'aws-cli': { type: 'string' }, recursive: { type: 'boolean' }, clear: { type: 'boolean' },
-      'no-credentials': { type: 'boolean' }, foreground: { type: 'boolean' }, identity: { type: 'string', short: 'i' }, 'no-node': { type: 'boolean' }, force: { type: 'boolean' }, zone: { type: 'string' },
+      'no-credentials': { type: 'boolean' }, foreground: { type: 'boolean' }, identity: { type: 'string', short: 'i' }, 'no-node': { type: 'boolean' }, destroy: { type: 'boolean' }, force: { type: 'boolean' }, zone: { type: 'string' },
     },
   });
   if (values.help || !cmd || cmd === 'help') {
@@ -391,7 +409,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'down':
-      console.log(await cmdDown(cfg));
+      console.log(await cmdDown(cfg, values.destroy ?? false));
       return 0;
     case 'credentials':
       console.log(await cmdCredentials(cfg, {

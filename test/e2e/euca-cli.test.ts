@@ -182,7 +182,19 @@ test('euca up starts the cloud-in-a-box and writes a working AWS CLI profile; eu
   });
 
   const down = await ok(euca('down'));
-  assert.match(down, /Stopped|stopped/);
-  const after = await euca('services');
-  assert.match(after.stdout, /CLC .* STOPPED/);
+  assert.match(down, /Stopped the cloud/);
+  assert.match((await euca('services')).stdout, /CLC .* STOPPED/);
+  const namespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  if (!vmSkip) {
+    // a plain stop keeps the node's network for the instances it re-adopts on the next start
+    assert.ok(namespaces().includes(netns), 'the node namespace stays after a plain euca down');
+    const again = await ok(euca('up'));
+    assert.match(again, /Node controller \S+ registered/, again);
+    assert.match(await ok(euca('services')), /NC .* ENABLED/);
+  }
+  const destroyed = await ok(euca('down', '--destroy'));
+  assert.match(destroyed, /Stopped the cloud .*terminated its node's instances and removed its network/);
+  assert.ok(!namespaces().includes(netns) && !namespaces().includes(outsideNetns), 'euca down --destroy leaves no namespace');
+  const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(data));
+  assert.deepEqual(leftovers, [], 'no process of the cloud is left');
 });
