@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import { openDatabase, migrate, type Database } from '../db/index.js';
 import { createLogger, type CloudConfig, type Logger, type Principal } from '../shared/index.js';
 import { IamStore, PropertyStore, IamDirectory, IamAuthorizer, StsStore, CombinedCredentialStore, type AccessKey, type Account } from '../clc/index.js';
-import { createGateway, type Authorizer, type HandlerTable } from '../api/gateway/index.js';
+import { createGateway, type Authorizer, type Gateway, type HandlerTable } from '../api/gateway/index.js';
 import { createIamUserHandlers, createIamAccountHandlers, createIamDirectoryHandlers, createIamSimulateHandlers, createIamAuthorizationDetailsHandlers, policyAuthorizer } from '../api/iam/index.js';
 import { createStsHandlers, createStsSessionHandlers } from '../api/sts/index.js';
 import { createRegionHandlers } from '../api/ec2/regions.js';
@@ -59,6 +59,8 @@ export interface RunningCloud {
   log: Logger;
   /** Instances, images, key pairs, tags and the zones' cluster controllers. */
   compute: ComputeStack;
+  /** The CLC's API gateway (its request handler, e.g. for benchmarks of the request path without sockets). */
+  gateway: Gateway;
   stop(): Promise<void>;
 }
 
@@ -122,7 +124,7 @@ export async function startCloud(cfg: CloudConfig, opts: StartOptions = {}): Pro
     const ports = { clc: clc.port, walrus: walrusPort.port };
     log.info({ ports }, 'cloud started');
     return {
-      config: cfg, database, iam, directory, authz, sts, properties, log, ports, compute,
+      config: cfg, database, iam, directory, authz, sts, properties, log, ports, compute, gateway,
       walrus: walrusSvc,
       endpoints: { clc: `http://${cfg.host}:${clc.port}`, walrus: `http://${cfg.host}:${walrusPort.port}`, cc: Object.fromEntries([...compute.clusters].map(([z, c]) => [z, c.server.url])) },
       async stop() {
