@@ -61,7 +61,7 @@ async function describe(ids: string[]): Promise<Instance[]> {
   return r.Reservations!.flatMap((x) => x.Instances!);
 }
 
-async function waitFor(ids: string[], state: string, timeoutMs = 30_000): Promise<Instance[]> {
+async function waitFor(ids: string[], state: string, timeoutMs = 90_000): Promise<Instance[]> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     await cloud.compute.service.reconcile();

@@ -58,7 +58,7 @@ test('an account allowed 2 instances: MaxCount is trimmed to 2, a third launch f
 });
 
 async function waitState(ids: string[], state: string): Promise<void> {
-  const end = Date.now() + 30_000;
+  const end = Date.now() + 90_000;
   for (;;) {
     await cloud.compute.service.reconcile();
     const list = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }))).Reservations!.flatMap((x) => x.Instances!);

@@ -59,7 +59,7 @@ test('NC with real VMs: lifecycle, SSH, kill -9 re-adoption, three at once', { s
       const run = await c.runInstance(r);
       assert.equal(run.instance.state, 'pending');
       const ip = run.instance.privateIp;
-      const up = await waitFor('running', 30_000, async () => {
+      const up = await waitFor('running', 120_000, async () => {
         const i = (await c.describeInstances({ instanceIds: [r.instanceId] })).instances[0];
         return i?.state === 'running' || i?.state === 'terminated' ? i : undefined;
       });
@@ -74,7 +74,7 @@ test('NC with real VMs: lifecycle, SSH, kill -9 re-adoption, three at once', { s
       assert.ok(con.includes(`ssh key installed: ${pub}`), 'public key in console');
       assert.match(con, new RegExp(`USERDATA-RAN on ${r.instanceId} ip=${ip.replace(/\./g, '\\.')}/24`));
       assert.match(con, /-----BEGIN SSH HOST KEY FINGERPRINTS-----\r?\n.*SHA256:\S+/);
-      const out = await waitFor('ssh', 60_000, () => sshFrom(info.outsideNetns!, ip, key, 'hostname; cat /root/mark; ls /sys/block'));
+      const out = await waitFor('ssh', 180_000, () => sshFrom(info.outsideNetns!, ip, key, 'hostname; cat /root/mark; ls /sys/block'));
       assert.match(out, new RegExp(`^${r.instanceId}\npersisted\n`));
       // the metadata service answers the guest (IMDS via the DNAT), and 404 for unknown paths
       const md = await sshFrom(info.outsideNetns!, ip, key, 'wget -q -O - http://169.254.169.254/latest/meta-data/placement/availability-zone; echo; wget -q -O - http://169.254.169.254/latest/meta-data/nope 2>&1 || echo status-$?');
@@ -94,7 +94,7 @@ test('NC with real VMs: lifecycle, SSH, kill -9 re-adoption, three at once', { s
       assert.equal(s.instance.state, 'running');
       await waitFor('third boot ready', BOOT_MS, async () => count(await consoleText(c, id), /CLOUD: ready/) >= 3);
       const ip = s.instance.privateIp;
-      assert.match(await waitFor('ssh after start', 60_000, () => sshFrom(info.outsideNetns!, ip, key, 'cat /root/mark')), /^persisted/);
+      assert.match(await waitFor('ssh after start', 180_000, () => sshFrom(info.outsideNetns!, ip, key, 'cat /root/mark')), /^persisted/);
     });
 
     await t.test('kill -9 of the NC: VMs keep running, are re-adopted and terminable', async () => {
@@ -140,7 +140,7 @@ test('NC with real VMs: lifecycle, SSH, kill -9 re-adoption, three at once', { s
       const disk = await consoleText(c, reqs[2]!.instanceId);
       assert.match(disk, /switch_root to \/dev\/vda2/, 'the whole-disk image booted through syslinux');
       for (const [i, r] of reqs.entries()) {
-        assert.match(await waitFor('ssh', 60_000, () => sshFrom(info.outsideNetns!, ips[i]!, key, 'hostname')), new RegExp(r.instanceId));
+        assert.match(await waitFor('ssh', 180_000, () => sshFrom(info.outsideNetns!, ips[i]!, key, 'hostname')), new RegExp(r.instanceId));
       }
       for (const r of reqs) assert.equal((await c.terminateInstance({ instanceId: r.instanceId })).instance.state, 'terminated');
       for (const r of reqs) assert.deepEqual(pidsWith(`guest=${r.instanceId},`), []);

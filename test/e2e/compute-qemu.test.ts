@@ -158,7 +158,7 @@ test('aws CLI: import a key, run with user-data, see it in the console with the 
     } catch {
       return true;
     }
-  }, 30_000);
+  }, 90_000);
   const links = execFileSync('ip', ['-n', nc.netns!, '-o', 'link', 'show']).toString();
   assert.ok(!links.includes(`vn${id.slice(2).slice(-12)}`), 'the tap is gone');
   assert.deepEqual(filesMentioning(ncDir, id).filter((p) => !p.endsWith('.json')), [], 'no instance files left on the node');
