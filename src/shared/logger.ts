@@ -23,7 +23,9 @@ export function createLogger(name: string, level = process.env.EUCA_LOG_LEVEL ??
   const opts = { name, level, redact: { paths: REDACT, censor: '[redacted]' } };
   if (destination === undefined) return pino(opts);
   if (typeof destination === 'string' || typeof destination === 'number') {
-    return pino(opts, new LineBatch(pino.destination({ dest: destination, sync: false, minLength: 0 }), 4096));
+    // (writes of at most 8 KiB: what is in flight when the process exits may be lost on a full pipe; the rest is
+    // written synchronously then)
+    return pino(opts, new LineBatch(pino.destination({ dest: destination, sync: false, minLength: 0, maxWrite: 8192 }), 4096));
   }
   return pino(opts, destination);
 }
