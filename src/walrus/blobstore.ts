@@ -3,8 +3,8 @@
  * Where object bytes live. A blob is an immutable byte string named by a random id; objects and multipart parts
  * reference blobs from the database. `FsBlobStore` keeps each blob as one file under `<dir>/blobs/xx/<id>`:
  *
- * - `write` streams the source into `<dir>/tmp/<random>` (never buffering it whole), hashing MD5 and any requested
- *   checksums on the way, then `fsync`s the file, renames it into place and `fsync`s the directory. Only then does
+ * - `write` streams the source into `<dir>/tmp/<random>` (never buffering it whole), hashing MD5 (and SHA-256) on
+ *   worker threads from what was written (`FileHasher`) and any other requested checksums on the way, then `fsync`s the file, renames it into place and `fsync`s the directory. Only then does
  *   the caller commit the database row that names the blob, so a committed row always points at durable bytes.
  * - A blob is never modified; a new version of an object is a new blob. Readers open the file(s) before they send a
  *   byte, so a concurrent overwrite or delete cannot make them see a partial or mixed object (unlinked files stay
@@ -12,12 +12,13 @@
  * - Crash leftovers: temporary files (removed by `sweepTemp` at startup) and blobs written but never committed
  *   (removed by `collectGarbage` given the set of referenced ids).
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { AwsError } from '../shared/index.js';
+import { FileHasher } from './hasher.js';
 
 /** An incremental checksum (CRC32, CRC32C, CRC64NVME, SHA1, SHA256 ...): `digest` returns base64, as S3 sends it. */
 export interface Checksummer {
@@ -111,6 +112,8 @@ export function blobFileId(blobId: string): string {
   return m ? m[1]! : blobId;
 }
 const BATCH = 1 << 20; // write in ~1 MiB batches
+/** Writes (and the background datasync) a blob write keeps in flight before it waits for the oldest. */
+const WRITES_IN_FLIGHT = 4;
 /** Start writing back every this many bytes while the upload continues, so the final fsync finds little to do. */
 const SYNC_EVERY = 32 << 20;
 
@@ -155,35 +158,53 @@ export class FsBlobStore implements BlobStore {
   async write(source: AsyncIterable<Uint8Array>, opts: BlobWriteOptions = {}): Promise<BlobWriteResult> {
     const blobId = randomBytes(16).toString('hex');
     const tmp = join(this.tmpDir, `${blobId}.part`);
-    const md5 = createHash('md5');
-    const sha: Hash | undefined = opts.sha256 ? createHash('sha256') : undefined;
     const extra = Object.entries(opts.checksums ?? {});
     const max = opts.maxSize ?? Number.MAX_SAFE_INTEGER;
     let fh: FileHandle | undefined;
+    let hasher: FileHasher | undefined;
     let size = 0;
+    let md5 = '';
+    let sha256: string | undefined;
+    const inflight: Promise<unknown>[] = [];
     try {
-      fh = await open(tmp, 'wx', 0o600);
+      // read and write: the hash workers read back what was written (see FileHasher)
+      fh = await open(tmp, 'wx+', 0o600);
+      const h = new FileHasher(fh.fd, opts.sha256 ? ['md5', 'sha256'] : ['md5']);
+      hasher = h;
       let batch: Uint8Array[] = [];
       let batchBytes = 0;
-      let inflight: Promise<unknown> | undefined;
+      let written = 0;
       let syncing: Promise<unknown> | undefined;
       let unsynced = 0;
+      let posted: Promise<void> = Promise.resolve();
       const handle = fh;
       const flush = async () => {
-        if (inflight) await inflight;
         if (batchBytes === 0) return;
+        // positioned writes, several in flight: receiving goes on while the page cache (or a busy disk) takes them
+        while (inflight.length >= WRITES_IN_FLIGHT) await inflight.shift();
         const bufs = batch;
-        unsynced += batchBytes;
+        const from = written;
+        const len = batchBytes;
+        written += len;
+        unsynced += len;
         batch = [];
         batchBytes = 0;
-        inflight = handle.writev(bufs);
-        if (unsynced >= SYNC_EVERY) {
-          // overlap disk writeback with receiving: at most one background datasync at a time
-          await inflight;
-          if (syncing) await syncing;
+        const w = handle.writev(bufs, from).then((r) => {
+          if (r.bytesWritten !== len) throw new Error(`short write (${r.bytesWritten} of ${len} bytes)`);
+        });
+        // the hasher gets the ranges in file order, each once it is written
+        const p = Promise.all([w, posted]).then(() => h.written(from, from + len));
+        p.catch(() => undefined);
+        posted = p;
+        inflight.push(p);
+        if (unsynced >= SYNC_EVERY && !syncing) {
+          // overlap disk writeback with receiving: a background datasync once this much was written, never more than
+          // one at a time, and receiving never waits for it (a slow disk just gets fewer of them)
           unsynced = 0;
-          syncing = handle.datasync();
-          syncing.catch(() => undefined);
+          const sy = handle.datasync().finally(() => { if (syncing === sy) syncing = undefined; });
+          sy.catch(() => undefined);
+          syncing = sy;
+          inflight.push(sy.then(() => undefined));
         }
       };
       for await (const chunk of source) {
@@ -192,17 +213,17 @@ export class FsBlobStore implements BlobStore {
         if (size > max) {
           throw new AwsError('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
         }
-        md5.update(chunk);
-        sha?.update(chunk);
         for (const [, c] of extra) c.update(chunk);
         batch.push(chunk);
         batchBytes += chunk.length;
         if (batchBytes >= BATCH) await flush();
       }
       await flush();
-      if (inflight) await inflight;
-      if (syncing) await syncing;
-      await fh.sync();
+      while (inflight.length) await inflight.shift();
+      const [digests] = await Promise.all([h.digest(), fh.sync()]);
+      hasher = undefined;
+      md5 = digests[0]!;
+      sha256 = digests[1];
       await fh.close();
       fh = undefined;
       const final = this.pathOf(blobId);
@@ -214,13 +235,16 @@ export class FsBlobStore implements BlobStore {
       await rename(tmp, final);
       await this.fsyncDir(sub);
     } catch (e) {
+      // nothing may still use the descriptor when it closes (a reused number would be another file)
+      await Promise.allSettled(inflight);
+      if (hasher) await hasher.digest().catch(() => undefined);
       if (fh) await fh.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
       throw e;
     }
     const checksums: Record<string, string> = {};
     for (const [name, c] of extra) checksums[name] = c.digest();
-    return { blobId, size, md5: md5.digest('hex'), ...(sha ? { sha256: sha.digest('hex') } : {}), checksums };
+    return { blobId, size, md5, ...(sha256 !== undefined ? { sha256 } : {}), checksums };
   }
 
   private readonly packQueue: { data: Buffer; resolve: (id: string) => void; reject: (e: unknown) => void }[] = [];
