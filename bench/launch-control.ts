@@ -7,11 +7,13 @@
  *   tag-filtered 100-item page (tag filter answered in SQL);
  * next to a reference measured in the same run: signed DescribeRegions (the gateway with a trivial handler).
  *
- * Run: node --import tsx bench/launch-control.ts [--instances 10000] [--calls 1000]
+ * Run: node --import tsx bench/launch-control.ts [--instances 10000] [--calls 1000] [--profile DIR]
+ * (--profile writes one CPU profile per measured phase, DIR/<phase>.cpuprofile, for Chrome DevTools or speedscope).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { EC2Client, DescribeRegionsCommand, RunInstancesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { startTestCloud } from '../src/main/testing.js';
 import { internalSecret } from '../src/main/compute.js';
@@ -25,6 +27,25 @@ const arg = (name: string, def: number): number => {
 const TOTAL = arg('--instances', 10_000);
 const CALLS = arg('--calls', 1000);
 const CONCURRENCY = 16;
+const profileIdx = process.argv.indexOf('--profile');
+const PROFILE_DIR = profileIdx > 0 ? process.argv[profileIdx + 1] : undefined;
+
+/** Runs `fn` as one named phase, profiled (whole process) when --profile is given. */
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    writeFileSync(join(PROFILE_DIR, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 async function timed(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
@@ -76,14 +97,14 @@ try {
   let next = 0;
   const lat: number[] = [];
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+  await phase('run-instances', () => Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < CALLS) {
       next++;
       const s = performance.now();
       await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1, InstanceType: 'm1.small', TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'batch', Value: String(next % 10) }] }] }));
       lat.push(performance.now() - s);
     }
-  }));
+  })));
   const secs = (performance.now() - t0) / 1000;
   console.log(`RunInstances accept-and-record: ${CALLS} calls in ${secs.toFixed(1)} s = ${(CALLS / secs).toFixed(0)} calls/s (${CONCURRENCY} in flight; ${((CALLS / secs / refRate) * 100).toFixed(0)} % of the DescribeRegions rate); latency ${fmt(lat)}; CPU ${((cpuMs() - c0) / CALLS).toFixed(2)} ms per call (whole process: client, gateway, CLC, CC, NC); load ${load()}`);
 
@@ -94,7 +115,7 @@ try {
   let lastReport = have;
   while (have < TOTAL) {
     const n = Math.min(100, TOTAL - have);
-    await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: n, MaxCount: n, InstanceType: have % 2 ? 'm1.small' : 'c1.medium', TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'batch', Value: String(have % 10) }] }] }));
+    await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: n, MaxCount: n, InstanceType: (have / 100) % 2 ? 'm1.small' : 'c1.medium', TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'batch', Value: String((have / 100) % 10) }] }] }));
     have += n;
     if (have - lastReport >= 1000 || have >= TOTAL) {
       const s = (performance.now() - f0) / 1000;
@@ -121,24 +142,25 @@ try {
 
   console.log(`load average before DescribeInstances: ${load()}`);
   let d0 = cpuMs();
-  const byId = await timed(300, (i) => ec2.send(new DescribeInstancesCommand({ InstanceIds: [ids[(i * 7919) % ids.length]!] })));
+  const byId = await phase('describe-by-id', () => timed(300, (i) => ec2.send(new DescribeInstancesCommand({ InstanceIds: [ids[(i * 7919) % ids.length]!] }))));
   console.log(`DescribeInstances by id (${ids.length} instances): ${fmt(byId)}; CPU ${((cpuMs() - d0) / 300).toFixed(2)} ms per call`);
   d0 = cpuMs();
 
   let token: string | undefined;
-  const page = await timed(300, async () => {
+  const page = await phase('describe-filtered-page', () => timed(300, async () => {
     const r = await ec2.send(new DescribeInstancesCommand({ MaxResults: 100, Filters: [{ Name: 'instance-type', Values: ['m1.small'] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }], ...(token ? { NextToken: token } : {}) }));
     token = r.NextToken;
     if (r.Reservations!.flatMap((x) => x.Instances!).length === 0) throw new Error('empty page');
-  });
+  }));
   console.log(`DescribeInstances filtered (instance-type, state) 100-item page: ${fmt(page)}; CPU ${((cpuMs() - d0) / 300).toFixed(2)} ms per call`);
   d0 = cpuMs();
 
   token = undefined;
-  const tagPage = await timed(100, async () => {
+  const tagPage = await phase('describe-tag-page', () => timed(100, async () => {
     const r = await ec2.send(new DescribeInstancesCommand({ MaxResults: 100, Filters: [{ Name: 'tag:batch', Values: ['3'] }], ...(token ? { NextToken: token } : {}) }));
     token = r.NextToken;
-  });
+    if (r.Reservations!.flatMap((x) => x.Instances!).length === 0) throw new Error('empty page');
+  }));
   console.log(`DescribeInstances tag-filtered 100-item page (tag:batch=3, in SQL over ${ids.length}): ${fmt(tagPage)}; CPU ${((cpuMs() - d0) / 100).toFixed(2)} ms per call; load ${load()}`);
 } finally {
   ec2.destroy();

@@ -219,4 +219,12 @@ export const computeMigrations: NamedMigration[] = [
       await db.schema.createIndex('tags_resource').on('tags').columns(['account_id', 'key', 'value']).execute();
     },
   },
+  {
+    // DescribeInstances pages walk an account's instances in id order and stop after a page (keyset pagination);
+    // without it SQLite read every instance of the account through (account_id, state) and sorted them per page.
+    name: 'compute-003-instances-account-id',
+    up: async (db) => {
+      await db.schema.createIndex('instances_account_id').on('instances').columns(['account_id', 'instance_id']).execute();
+    },
+  },
 ];
