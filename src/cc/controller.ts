@@ -319,7 +319,7 @@ export class ClusterController {
     if (existing) {
       existing.enabled = true;
       await this.pollNode(existing);
-      await this.exclusive(() => this.save());
+      await this.exclusive(() => this.flush());
       return this.info(existing);
     }
     const probe: NodeEntry = { nodeId: nodeId ?? '', url: url.replace(/\/+$/, ''), order: 0, enabled: true, lastSeen: 0, reports: new Map(), active: new Set(), sinceFull: 0 };
@@ -335,9 +335,10 @@ export class ClusterController {
     const node: NodeEntry = { ...probe, nodeId: id, order };
     this.nodes.set(id, node);
     await this.pollNode(node);
+    // The registry is written at once (a node the CC forgot after a crash would strand its instances).
     await this.exclusive(() => {
       this.afterPoll();
-      this.save();
+      this.flush();
     });
     this.opts.log.info({ nodeId: id, url }, 'node registered');
     return this.info(node);
@@ -348,7 +349,7 @@ export class ClusterController {
     if (!n) throw new AwsError('InvalidParameterValue', `No node ${nodeId} is registered in zone ${this.zone}`);
     const info = { ...this.info(n), state: 'DISABLED' as const };
     this.nodes.delete(nodeId);
-    await this.exclusive(() => this.save());
+    await this.exclusive(() => this.flush());
     return info;
   }
 

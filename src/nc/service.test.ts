@@ -196,3 +196,18 @@ test('incremental reports: the NC and the CC answer only what changed since a cu
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('the CC writes its node registry at once (a crash right after registering does not forget the node)', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'euca-nc-'));
+  const nc = await startNodeController({ dataDir, port: 0, driver: new FakeDriver(), network: false, resources: { cores: 2, memoryMiB: 1024, diskGiB: 10 }, logger: silentLogger(), secret: 'k', nodeId: 'n-reg' });
+  const { ClusterController } = await import('../cc/index.js');
+  const opts = { zone: 'zone-1', stateFile: join(dataDir, 'cc.json'), ncClient: (u: string) => ncClient(u, { secret: 'k' }), log: silentLogger() };
+  try {
+    await new ClusterController(opts).registerNode(nc.url);
+    // no flush, no timer: a new CC process reading the file at once
+    assert.deepEqual(new ClusterController(opts).describeNodes().map((n) => n.nodeId), ['n-reg']);
+  } finally {
+    await nc.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

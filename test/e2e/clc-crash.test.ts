@@ -95,17 +95,18 @@ test('kill -9 of the CLC during a launch of 5: every instance ends running and r
     clc = await start(clcScript, [cloudDir]);
     const ec2b = new EC2Client({ endpoint: `${clc.info.clc}/services/compute`, region: 'eucalyptus', maxAttempts: 1, credentials: { accessKeyId: clc.info.accessKeyId!, secretAccessKey: clc.info.secretAccessKey! } });
     const deadline = Date.now() + 60_000;
-    let recorded: Array<{ id: string; state: string }> = [];
+    let recorded: Array<{ id: string; state: string; reason?: string }> = [];
     for (;;) {
       const r = await ec2b.send(new DescribeInstancesCommand({}));
-      recorded = r.Reservations!.flatMap((x) => x.Instances!).map((i) => ({ id: i.InstanceId!, state: i.State!.Name! }));
-      const onNode = (await ncc.describeInstances({})).instances.filter((i) => i.state !== 'terminated').map((i) => i.instanceId);
+      recorded = r.Reservations!.flatMap((x) => x.Instances!).map((i) => ({ id: i.InstanceId!, state: i.State!.Name!, ...(i.StateReason?.Message ? { reason: i.StateReason.Message } : {}) }));
+      const nodeView = (await ncc.describeInstances({})).instances.filter((i) => i.state !== 'terminated');
+      const onNode = nodeView.map((i) => i.instanceId);
       const settled = recorded.every((i) => i.state === 'running') && onNode.every((id) => recorded.some((x) => x.id === id));
       if (settled) {
         assert.deepEqual(onNode.sort(), recorded.map((x) => x.id).sort(), `after a kill at ${delay} ms: the node runs exactly what the CLC recorded`);
         break;
       }
-      if (Date.now() > deadline) assert.fail(`after a kill at ${delay} ms the cloud did not settle: recorded ${JSON.stringify(recorded)}, on the node ${JSON.stringify(onNode)}`);
+      if (Date.now() > deadline) assert.fail(`after a kill at ${delay} ms the cloud did not settle: recorded ${JSON.stringify(recorded)}, on the node ${JSON.stringify(nodeView.map((i) => [i.instanceId, i.state, i.stateChangedAt]))}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     assert.equal(recorded.length % 5, 0, `launches are all or nothing (${recorded.length} instances after the kill at ${delay} ms)`);
