@@ -183,6 +183,7 @@ async function main(): Promise<void> {
     // ---- 4 KiB objects with wrk, 16 connections (anonymous via bucket policy)
     const lua = join(dir, 'put.lua');
     writeFileSync(lua, `local body = string.rep("x", 4096)\nlocal n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("PUT", "/bench/small/" .. math.random(1, 1000000) .. "-" .. n, {["Content-Length"] = "4096"}, body)\nend\n`);
+    await wrkRun(undefined, ['-s', lua, `http://127.0.0.1:${w.port}/bench/`], 3); // warm-up (JIT), not reported
     log(`load average before the small-object runs: ${loadavg()}`);
     log(`4 KiB PUT (wrk, 16 conns, anonymous by policy): ${fmt(await wrkRun(w.pid, ['-s', lua, `http://127.0.0.1:${w.port}/bench/`]))}; load ${loadavg()}`);
   }
