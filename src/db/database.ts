@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { DbConfig } from '../shared/index.js';
 
 // int8 (bigint) and numeric come back from pg as strings by default; our bigints are epoch ms and counters.
@@ -50,11 +50,12 @@ export async function openDatabase<T = any>(cfg: DbConfig): Promise<Database<T>>
     native.pragma('foreign_keys = ON');
     const db = new Kysely<T>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
     if (cfg.file === ':memory:') return { kind: 'sqlite', db, close: () => db.destroy() };
-    walSyncers.set(db, groupSync(() => fdatasyncFile(`${cfg.file}-wal`)));
+    const file = resolve(cfg.file); // the WAL sits next to the file SQLite opened, whatever the cwd is later
+    walSyncers.set(db, groupSync(() => fdatasyncFile(`${file}-wal`)));
     // Checkpoints (copying the WAL into the database, two fsyncs) run in a worker thread on its own connection; the
     // event loop's connection checkpoints only as a fallback when the WAL grows past ~40 MB.
     native.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
-    const checkpointer = startCheckpointer(cfg.file);
+    const checkpointer = startCheckpointer(file);
     return {
       kind: 'sqlite', db,
       close: async () => {
