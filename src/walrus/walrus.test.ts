@@ -72,6 +72,14 @@ test('blob store: streams, hashes, leaves no temp files, reads ranges, deletes',
     // size limit: nothing left behind
     await assert.rejects(s.write(chunks(a), { maxSize: 100 }), /EntityTooLarge|exceeds/);
     assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
+    // ... also when it trips after several MiB went out (writes in flight, ranges handed to the hash workers)
+    const pieces = Array.from({ length: 12 }, () => randomBytes(512 * 1024));
+    await assert.rejects(s.write(chunks(...pieces), { maxSize: 5 << 20 }), /EntityTooLarge|exceeds/);
+    assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
+    // concurrent writes hash independently, and the hash workers still serve after the failure
+    const [w1, w2] = await Promise.all([s.write(chunks(...pieces.slice(0, 6))), s.write(chunks(...pieces.slice(6)), { sha256: true })]);
+    assert.equal(w1.md5, createHash('md5').update(Buffer.concat(pieces.slice(0, 6))).digest('hex'));
+    assert.equal(w2.sha256, createHash('sha256').update(Buffer.concat(pieces.slice(6))).digest('hex'));
     // startup sweep
     writeFileSync(join(dir, 'tmp', 'crash.part'), 'x');
     assert.equal(await s.sweepTemp(), 1);
