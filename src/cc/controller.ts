@@ -437,28 +437,44 @@ export class ClusterController {
         });
       });
     }
-    const results = await Promise.all(
-      instances.map(async ({ nodeId, request }): Promise<InstanceResult> => {
-        const res = this.reservations.get(request.instanceId);
-        const node = this.nodes.get(nodeId);
-        if (!node || this.instanceNode.get(request.instanceId) !== nodeId) {
-          return { instanceId: request.instanceId, ok: false, error: { code: 'InsufficientInstanceCapacity', message: `Instance ${request.instanceId} holds no reservation on node ${nodeId}` } };
-        }
-        const net = { ...(request.net ?? {}), ...(res ? { privateIp: res.privateIp, mac: res.mac } : {}) };
-        try {
-          const { instance } = await this.client(node).runInstance({ ...request, net });
+    // One message per node with every instance it gets (in order); results keep the order of `instances`.
+    const results = new Map<string, InstanceResult>();
+    const perNode = new Map<string, { node: NodeEntry; requests: Array<Parameters<NcClient['runInstance']>[0]> }>();
+    for (const { nodeId, request } of instances) {
+      const res = this.reservations.get(request.instanceId);
+      const node = this.nodes.get(nodeId);
+      if (!node || this.instanceNode.get(request.instanceId) !== nodeId) {
+        results.set(request.instanceId, { instanceId: request.instanceId, ok: false, error: { code: 'InsufficientInstanceCapacity', message: `Instance ${request.instanceId} holds no reservation on node ${nodeId}` } });
+        continue;
+      }
+      const net = { ...(request.net ?? {}), ...(res ? { privateIp: res.privateIp, mac: res.mac } : {}) };
+      const batch = perNode.get(nodeId) ?? { node, requests: [] };
+      batch.requests.push({ ...request, net });
+      perNode.set(nodeId, batch);
+    }
+    await Promise.all([...perNode].map(async ([nodeId, { node, requests }]) => {
+      let answers: InstanceResult[];
+      try {
+        ({ results: answers } = await this.client(node).runInstances({ instances: requests }));
+      } catch (e) {
+        const err = e instanceof AwsError ? e : new AwsError('InternalError', (e as Error).message);
+        answers = requests.map((r) => ({ instanceId: r.instanceId, ok: false, error: { code: err.code, message: err.message } }));
+      }
+      for (const a of answers) {
+        if (a.ok) {
+          const res = this.reservations.get(a.instanceId);
           if (res) res.launched = true;
-          return { instanceId: request.instanceId, ok: true, instance };
-        } catch (e) {
-          const err = e instanceof AwsError ? e : new AwsError('InternalError', (e as Error).message);
-          // A node that did not answer may still have got it; keep the reservation until it expires or reports.
-          if (err.code !== 'ServiceUnavailable') await this.release([request.instanceId]);
-          return { instanceId: request.instanceId, ok: false, error: { code: err.code, message: `node ${nodeId}: ${err.message}` } };
+          results.set(a.instanceId, a);
+          continue;
         }
-      }),
-    );
+        // A node that did not answer may still have got it; keep the reservation until it expires or reports.
+        if (a.error?.code !== 'ServiceUnavailable') await this.release([a.instanceId]);
+        results.set(a.instanceId, { ...a, error: { code: a.error?.code ?? 'InternalError', message: `node ${nodeId}: ${a.error?.message ?? 'no answer'}` } });
+      }
+    }));
     await this.exclusive(() => this.save());
-    return results;
+    return instances.map(({ nodeId, request }) => results.get(request.instanceId)
+      ?? { instanceId: request.instanceId, ok: false, error: { code: 'InternalError', message: `node ${nodeId} gave no result for ${request.instanceId}` } });
   }
 
   private async relay(

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { AwsError, createLogger, type Logger } from '../shared/index.js';
 import {
   NC_RPC_PREFIX, NcOps, handleRpcRequest,
-  type InstanceReport, type InstanceState, type NodeResources, type RpcImplementation, type RunInstanceRequest,
+  type InstanceReport, type InstanceResult, type InstanceState, type NodeResources, type RpcImplementation, type RunInstanceRequest,
   type VolumeAttachmentReport,
 } from '../rpc/index.js';
 import { VmNotFoundError, VmStateError, type HypervisorDriver, type VmEvent, type VmSpec } from './driver/index.js';
@@ -424,6 +424,20 @@ class NodeControllerImpl {
       await this.persist(inst);
       void this.lock(id, () => this.boot(inst));
       return { instance: this.report(inst) };
+    },
+
+    RunInstances: async ({ instances }) => {
+      const results: InstanceResult[] = [];
+      for (const req of instances) {
+        try {
+          results.push({ instanceId: req.instanceId, ok: true, instance: (await this.api.RunInstance(req)).instance });
+        } catch (e) {
+          if (!(e instanceof AwsError)) this.log.error({ instanceId: req.instanceId, err: e }, 'RunInstance failed');
+          const err = e instanceof AwsError ? e : new AwsError('InternalError', `RunInstance failed: ${(e as Error)?.message ?? String(e)}`);
+          results.push({ instanceId: req.instanceId, ok: false, error: { code: err.code, message: err.message } });
+        }
+      }
+      return { results };
     },
 
     TerminateInstance: async ({ instanceId }) => {

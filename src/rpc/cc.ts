@@ -17,7 +17,7 @@
  */
 import { createRpcClient, op, type RpcClient, type RpcClientOptions } from './http.js';
 import { s, type Infer } from './schema.js';
-import { InstanceReport, InstanceTypeSpec, ReportCursor, RunInstanceRequest } from './nc.js';
+import { InstanceReport, InstanceResult, InstanceTypeSpec, ReportCursor, RunInstanceRequest } from './nc.js';
 
 export const CC_RPC_PREFIX = '/cc/v1';
 
@@ -53,13 +53,6 @@ export const Placement = s.object({
 });
 export type Placement = Infer<typeof Placement>;
 
-export const InstanceResult = s.object({
-  instanceId: s.string(),
-  ok: s.boolean(),
-  instance: s.optional(InstanceReport),
-  error: s.optional(s.object({ code: s.string(), message: s.string() })),
-});
-export type InstanceResult = Infer<typeof InstanceResult>;
 
 const ByIds = s.object({ instanceIds: s.array(instanceId, { max: 10_000 }) });
 const Results = s.object({ results: s.array(InstanceResult) });

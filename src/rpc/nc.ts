@@ -153,6 +153,15 @@ export type InstanceReport = Infer<typeof InstanceReport>;
 export const ReportCursor = s.object({ epoch: s.string({ min: 1, max: 64 }), seq: s.int({ min: 0 }) });
 export type ReportCursor = Infer<typeof ReportCursor>;
 
+/** The outcome for one instance of a message about many. */
+export const InstanceResult = s.object({
+  instanceId: s.string(),
+  ok: s.boolean(),
+  instance: s.optional(InstanceReport),
+  error: s.optional(s.object({ code: s.string(), message: s.string() })),
+});
+export type InstanceResult = Infer<typeof InstanceResult>;
+
 const ById = s.object({ instanceId });
 const InstanceResponse = s.object({ instance: InstanceReport });
 
@@ -185,6 +194,8 @@ export type VolumeTarget = Infer<typeof VolumeTarget>;
 /** All NC operations, by name. */
 export const NcOps = {
   RunInstance: op('RunInstance', RunInstanceRequest, InstanceResponse),
+  /** RunInstance for several instances in one message (in order; one result each, as RunInstance would answer). */
+  RunInstances: op('RunInstances', s.object({ instances: s.array(RunInstanceRequest, { max: 1000 }) }), s.object({ results: s.array(InstanceResult) })),
   TerminateInstance: op('TerminateInstance', ById, InstanceResponse),
   /** Hard reset (QMP system_reset) unless `soft` asks for an ACPI reboot attempt first. */
   RebootInstance: op('RebootInstance', s.object({ instanceId, soft: s.optional(s.boolean()) }), InstanceResponse),
