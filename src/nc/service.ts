@@ -427,16 +427,17 @@ class NodeControllerImpl {
     },
 
     RunInstances: async ({ instances }) => {
-      const results: InstanceResult[] = [];
-      for (const req of instances) {
+      // Concurrently: RunInstance checks capacity and claims the instance before its first await, so the checks
+      // still see each other in order.
+      const results = await Promise.all(instances.map(async (req): Promise<InstanceResult> => {
         try {
-          results.push({ instanceId: req.instanceId, ok: true, instance: (await this.api.RunInstance(req)).instance });
+          return { instanceId: req.instanceId, ok: true, instance: (await this.api.RunInstance(req)).instance };
         } catch (e) {
           if (!(e instanceof AwsError)) this.log.error({ instanceId: req.instanceId, err: e }, 'RunInstance failed');
           const err = e instanceof AwsError ? e : new AwsError('InternalError', `RunInstance failed: ${(e as Error)?.message ?? String(e)}`);
-          results.push({ instanceId: req.instanceId, ok: false, error: { code: err.code, message: err.message } });
+          return { instanceId: req.instanceId, ok: false, error: { code: err.code, message: err.message } };
         }
-      }
+      }));
       return { results };
     },
 

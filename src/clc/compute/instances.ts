@@ -486,15 +486,23 @@ export class InstanceStore {
 
   /** After a restart: re-sends instances recorded but never confirmed as dispatched. */
   async recover(): Promise<number> {
-    const rows = await this.db.selectFrom('instances').select(['instance_id', 'account_id', 'zone', 'launch_spec', 'launch_time'])
+    // Ids first: launches this process is still dispatching are skipped without reading their specifications.
+    const recorded = await this.db.selectFrom('instances').select(['instance_id', 'launch_time'])
       .where('launch_status', '=', 'recorded').where('state', '=', 'pending').execute();
+    const wanted = recorded.filter((r) => !this.inFlight.has(r.instance_id)).map((r) => r.instance_id);
+    const rows: Array<Pick<InstancesTable, 'instance_id' | 'account_id' | 'zone' | 'launch_spec' | 'launch_time'>> = [];
+    for (let i = 0; i < wanted.length; i += 500) {
+      rows.push(...await this.db.selectFrom('instances').select(['instance_id', 'account_id', 'zone', 'launch_spec', 'launch_time'])
+        .where('instance_id', 'in', wanted.slice(i, i + 500)).where('launch_status', '=', 'recorded').where('state', '=', 'pending').execute());
+    }
     const pendingMs = Number(await this.setting('cloud.vmstate.pending_time', '60')) * 60_000;
     const expired = rows.filter((r) => this.now() - Number(r.launch_time) > pendingMs);
     for (const r of expired) {
       await this.transition(r.instance_id, 'launch-failed', REASONS.launchFailed('the launch was not confirmed by its cluster controller within cloud.vmstate.pending_time'));
       await this.cc(r.zone).releaseInstances({ instanceIds: [r.instance_id] }).catch(() => undefined);
     }
-    const todo = rows.filter((r) => !this.inFlight.has(r.instance_id) && !expired.includes(r));
+    const gone = new Set(expired);
+    const todo = rows.filter((r) => !this.inFlight.has(r.instance_id) && !gone.has(r));
     if (todo.length) {
       this.d.log.info({ count: todo.length }, 're-dispatching instances recorded before a restart');
       await this.dispatch(todo);
