@@ -1,6 +1,7 @@
 /**
- * Launch latency of real VMs (TCG) through the node controller, against raw QEMU booting the same kernel and initrd,
- * measured in the same run:
+ * Launch latency of real VMs (TCG), against raw QEMU booting the same kernel and initrd, measured in the same run,
+ * two ways: the node controller's RunInstance alone, and the whole cloud — EC2 RunInstances from the SDK v3 through
+ * the gateway, the CLC (record), the CC (reserve, dispatch) to the same NC (the instance's console file is watched):
  *   single: time to the guest's userspace marker (`CLOUD: userspace`, printed by /init), N sequential launches, p50
  *   burst:  10 launched at once, time until all 10 printed the marker
  *   density (--density N): N idle 128 MiB instances, QEMU RSS, NC (control-plane) memory per instance, idle CPU
@@ -11,7 +12,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { createHypervisorDriver, startNodeController, type NodeController } from '../src/nc/index.js';
+import { startTestCloud, type TestCloud } from '../src/main/testing.js';
+import { internalSecret, registerDefaultImage } from '../src/main/compute.js';
 import { testGuestImage, uniqueNet, pidsWith } from '../src/nc/test-support.js';
 import { silentLogger } from '../src/shared/index.js';
 import type { GuestImage } from '../src/nc/image/index.js';
@@ -74,6 +78,16 @@ async function ncBoot(nc: NodeController, dataDir: string, img: GuestImage, n: n
   return { ms, ids };
 }
 
+/** The whole cloud: EC2 RunInstances (SDK) → gateway → CLC → CC → NC; the clock starts before the call is sent. */
+async function ec2Boot(ec2: EC2Client, imageId: string, dataDir: string, n: number): Promise<number[]> {
+  const t0 = Date.now();
+  const r = await ec2.send(new RunInstancesCommand({ ImageId: imageId, InstanceType: 't1.micro', MinCount: n, MaxCount: n }));
+  const ids = (r.Instances ?? []).map((i) => i.InstanceId!);
+  const ms = await Promise.all(ids.map(async (id) => (await waitMarker(join(dataDir, 'nc', 'vms', id, 'console.log'), MARKER, 1_200_000)) - t0));
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+  return ms;
+}
+
 function rssKiB(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -97,7 +111,12 @@ async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), 'euca-bench-vm-'));
   const net = uniqueNet('euca-b');
   const driver = await createHypervisorDriver({ kind: 'qemu', dataDir, accel: 'tcg' });
-  const nc = await startNodeController({ dataDir, port: 0, driver, network: { netns: net.netns, subnet: '10.90.0.0/24', outsideNetns: false }, resources: { cores: 512, memoryMiB: 20480 }, logger: silentLogger() });
+  const cloud: TestCloud = await startTestCloud();
+  const zone = cloud.config.zones[0]!;
+  const nc = await startNodeController({ dataDir, port: 0, driver, network: { netns: net.netns, subnet: '10.90.0.0/24', outsideNetns: false }, resources: { cores: 512, memoryMiB: 20480 }, logger: silentLogger(), secret: internalSecret(cloud.config.dataDir), zone });
+  await cloud.compute.clusters.get(zone)!.controller.registerNode(nc.url);
+  const { imageId } = await registerDefaultImage(cloud.compute.service, cloud.admin.accountId, img);
+  const ec2 = new EC2Client(cloud.clientConfig('ec2'));
   const out: string[] = [];
   const log = (s: string) => {
     out.push(s);
@@ -107,16 +126,22 @@ async function main() {
     log(`launch-vm bench, ${new Date().toISOString()}, load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     const raw: number[] = [];
     const viaNc: number[] = [];
+    const viaEc2: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      // interleaved, so that both see the same background load
+      // interleaved, so that all three see the same background load
       raw.push(...(await rawBoot(img, dataDir, 1)));
       viaNc.push(...(await ncBoot(nc, dataDir, img, 1)).ms);
+      viaEc2.push(...(await ec2Boot(ec2, imageId, dataDir, 1)));
     }
-    if (RUNS > 0) log(`single launch to userspace marker, ${RUNS} runs: raw QEMU p50 ${p50(raw)} ms [${raw.join(', ')}]; NC RunInstance p50 ${p50(viaNc)} ms [${viaNc.join(', ')}]; ratio ${(p50(viaNc) / p50(raw)).toFixed(2)}`);
+    if (RUNS > 0) {
+      log(`single launch to userspace marker, ${RUNS} runs: raw QEMU p50 ${p50(raw)} ms [${raw.join(', ')}]; NC RunInstance p50 ${p50(viaNc)} ms [${viaNc.join(', ')}]; ratio ${(p50(viaNc) / p50(raw)).toFixed(2)}`);
+      log(`  EC2 RunInstances (SDK → gateway → CLC → CC → NC) p50 ${p50(viaEc2)} ms [${viaEc2.join(', ')}]; ratio to raw ${(p50(viaEc2) / p50(raw)).toFixed(2)}`);
+    }
     if (BURST > 0) {
       const rawB = Math.max(...(await rawBoot(img, dataDir, BURST)));
       const ncB = Math.max(...(await ncBoot(nc, dataDir, img, BURST)).ms);
-      log(`${BURST} at once, all in userspace: raw QEMU ${rawB} ms; NC ${ncB} ms; ratio ${(ncB / rawB).toFixed(2)}`);
+      const ec2B = Math.max(...(await ec2Boot(ec2, imageId, dataDir, BURST)));
+      log(`${BURST} at once, all in userspace: raw QEMU ${rawB} ms; NC ${ncB} ms (ratio ${(ncB / rawB).toFixed(2)}); EC2 RunInstances --count ${BURST} ${ec2B} ms (ratio ${(ec2B / rawB).toFixed(2)})`);
     }
     if (DENSITY > 0) {
       const rss0 = rssKiB(process.pid);
@@ -136,7 +161,9 @@ async function main() {
       for (const id of ids) await nc.api.TerminateInstance({ instanceId: id });
     }
   } finally {
+    ec2.destroy();
     await nc.destroy();
+    await cloud.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
   console.log('\n' + out.join('\n'));
