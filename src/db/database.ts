@@ -211,15 +211,32 @@ export async function migrate(database: Database, migrations: NamedMigration[]):
     byName[m.name] = m;
   }
   const provider: MigrationProvider = { getMigrations: () => Promise.resolve(byName) };
-  // With several schemas in one PostgreSQL database, Kysely must look for its own bookkeeping tables in ours only.
-  const migrator = new Migrator({
-    db: database.db, provider, allowUnorderedMigrations: true,
-    ...(database.schema ? { migrationTableSchema: database.schema } : {}),
+  const run = async (db: Kysely<any>) => {
+    // With several schemas in one PostgreSQL database, Kysely must look for its own bookkeeping tables in ours only.
+    const migrator = new Migrator({
+      db, provider, allowUnorderedMigrations: true,
+      ...(database.schema ? { migrationTableSchema: database.schema } : {}),
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  };
+  if (database.kind !== 'postgres') return run(database.db);
+  // Kysely's migrator lists the tables of *every* schema, calling functions that look schemas up by name: a schema
+  // dropped meanwhile by another process makes that query fail ("schema ... does not exist"). Migrations hold a
+  // shared advisory lock on their connection and dropSchema() takes it exclusively, so the two never overlap.
+  return database.db.connection().execute(async (conn) => {
+    await sql`SELECT pg_advisory_lock_shared(${SCHEMA_DDL_LOCK})`.execute(conn);
+    try {
+      return await run(conn);
+    } finally {
+      await sql`SELECT pg_advisory_unlock_shared(${SCHEMA_DDL_LOCK})`.execute(conn);
+    }
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
+
+/** PostgreSQL advisory lock key shared by migrations (shared) and schema drops (exclusive). */
+const SCHEMA_DDL_LOCK = 0x6575636100;
 
 /** Drops a PostgreSQL schema (tests). */
 export async function dropSchema(url: string, schema: string): Promise<void> {
@@ -227,7 +244,10 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
+    await admin.query('BEGIN');
+    await admin.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_DDL_LOCK]);
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.query('COMMIT');
   } finally {
     await admin.end();
   }
