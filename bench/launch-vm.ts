@@ -5,7 +5,7 @@
  *   single: time to the guest's userspace marker (`CLOUD: userspace`, printed by /init), N sequential launches, p50
  *   burst:  10 launched at once, time until all 10 printed the marker
  *   density (--density N): N idle 128 MiB instances, QEMU RSS, NC (control-plane) memory per instance, idle CPU
- * Run as root:  node --import tsx bench/launch-vm.ts [--runs 5] [--burst 10] [--density 60]
+ * Run as root:  node --expose-gc --import tsx bench/launch-vm.ts [--runs 5] [--burst 10] [--density 60]
  * Everything runs inside namespaces this script creates, and is removed at the end.
  */
 import { spawn } from 'node:child_process';
@@ -144,20 +144,28 @@ async function main() {
       log(`${BURST} at once, all in userspace: raw QEMU ${rawB} ms; NC ${ncB} ms (ratio ${(ncB / rawB).toFixed(2)}); EC2 RunInstances --count ${BURST} ${ec2B} ms (ratio ${(ec2B / rawB).toFixed(2)})`);
     }
     if (DENSITY > 0) {
+      // the process holds the whole control plane (gateway, CLC, CC, NC): compare its live memory before and after,
+      // collected first when run with --expose-gc (garbage from the setup would otherwise hide the growth)
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
       const rss0 = rssKiB(process.pid);
+      const live = () => { const m = process.memoryUsage(); return (m.heapUsed + m.external) / 1024; };
+      const live0 = live();
       const t0 = Date.now();
       const { ids, ms } = await ncBoot(nc, dataDir, img, DENSITY, 'CLOUD: ready', true);
       const allUp = Math.max(...ms);
       await sleep(5000);
       const qemuPids = ids.flatMap((id) => pidsWith(`guest=${id},`));
       const qemuRss = qemuPids.reduce((a, p) => a + rssKiB(p), 0);
+      gc?.();
       const ncRss = rssKiB(process.pid);
+      const live1 = live();
       const c0 = qemuPids.reduce((a, p) => a + cpuTicks(p), 0);
       await sleep(10_000);
       const c1 = qemuPids.reduce((a, p) => a + cpuTicks(p), 0);
       const idlePct = ((c1 - c0) / 100 / 10 / qemuPids.length) * 100;
       const states = (await nc.api.DescribeInstances({})).instances.filter((i) => i.state === 'running').length;
-      log(`density: ${DENSITY} idle 128 MiB instances launched at once, all 'ready' (DHCP, metadata, sshd) after ${allUp} ms (${Date.now() - t0} ms incl. settle); running ${states}; QEMU processes ${qemuPids.length}; QEMU RSS total ${(qemuRss / 1024).toFixed(0)} MiB (${(qemuRss / 1024 / qemuPids.length).toFixed(0)} MiB each); NC process RSS ${(rss0 / 1024).toFixed(0)} → ${(ncRss / 1024).toFixed(0)} MiB (${((ncRss - rss0) / 1024 / DENSITY).toFixed(2)} MiB per instance); idle CPU ${idlePct.toFixed(2)} % of a core per guest`);
+      log(`density: ${DENSITY} idle 128 MiB instances launched at once, all 'ready' (DHCP, metadata, sshd) after ${allUp} ms (${Date.now() - t0} ms incl. settle); running ${states}; QEMU processes ${qemuPids.length}; QEMU RSS total ${(qemuRss / 1024).toFixed(0)} MiB (${(qemuRss / 1024 / qemuPids.length).toFixed(0)} MiB each); control-plane process RSS (gateway, CLC, CC, NC${gc ? ', after a GC' : ''}) ${(rss0 / 1024).toFixed(0)} → ${(ncRss / 1024).toFixed(0)} MiB (${((ncRss - rss0) / 1024 / DENSITY).toFixed(2)} MiB per instance; RSS also falls as the allocator returns setup memory); live JS heap + external ${(live0 / 1024).toFixed(0)} → ${(live1 / 1024).toFixed(0)} MiB (${((live1 - live0) / 1024 / DENSITY).toFixed(3)} MiB per instance); idle CPU ${idlePct.toFixed(2)} % of a core per guest`);
       for (const id of ids) await nc.api.TerminateInstance({ instanceId: id });
     }
   } finally {
