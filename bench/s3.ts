@@ -19,7 +19,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createServer } from 'node:net';
+import { freePort } from '../src/main/testing.js';
 import { S3Client, CreateBucketCommand, PutBucketPolicyCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { accessKeyId, accountId, secretAccessKey } from '../src/shared/index.js';
@@ -39,10 +39,6 @@ const results: string[] = [];
 const log = (s: string) => { console.log(s); results.push(s); };
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
-
-function freePort(): Promise<number> {
-  return new Promise((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
-}
 
 async function startWalrus(): Promise<{ port: number; pid: number; proc: ChildProcess }> {
   const proc = spawn(process.execPath, [...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`] : []), '--import', 'tsx', join(import.meta.dirname, '../test/e2e/s3-server.ts')], {

@@ -155,19 +155,28 @@ async function cmdCredentials(cfg: CloudConfig, o: { account?: string; user?: st
   ].join('\n');
 }
 
-async function waitHealthy(url: string, timeoutMs: number, child?: { exitCode: number | null }): Promise<boolean> {
+/** Calls `step` every `everyMs` until it returns a value or `timeoutMs` has passed (then undefined). */
+async function poll<T>(timeoutMs: number, everyMs: number, step: () => Promise<T | undefined> | T | undefined): Promise<T | undefined> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
+    const r = await step();
+    if (r !== undefined) return r;
+    await new Promise((res) => setTimeout(res, everyMs));
+  }
+  return undefined;
+}
+
+async function waitHealthy(url: string, timeoutMs: number, child?: { exitCode: number | null }): Promise<boolean> {
+  const r = await poll(timeoutMs, 200, async () => {
     if (child && child.exitCode !== null) return false;
     try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (r.ok) return true;
+      if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).ok) return true;
     } catch {
       // not up yet
     }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return false;
+    return undefined;
+  });
+  return r ?? false;
 }
 
 /** What `euca run` says of this host's node controller, for `euca up` to wait on. */
@@ -183,19 +192,17 @@ function writeNodeStatus(cfg: CloudConfig, st: NodeStatus): void {
 }
 
 async function waitNodeStatus(cfg: CloudConfig, timeoutMs: number): Promise<NodeStatus | undefined> {
-  const until = Date.now() + timeoutMs;
   let st: NodeStatus | undefined;
-  while (Date.now() < until) {
+  const r = await poll(timeoutMs, 250, () => {
     try {
       st = JSON.parse(readFileSync(nodeStatusFile(cfg), 'utf8')) as NodeStatus;
-      if (st.state !== 'starting') return st;
     } catch {
       // not written yet
     }
-    if (!runningPid(cfg)) return st;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return st;
+    // settled, or the cloud process is gone: either way there is nothing more to wait for
+    return (st && st.state !== 'starting') || !runningPid(cfg) ? { st } : undefined;
+  });
+  return r ? r.st : st;
 }
 
 function pidFile(cfg: CloudConfig): string {

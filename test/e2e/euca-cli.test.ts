@@ -8,12 +8,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { DEBIAN_AWS } from '../../src/main/testing.js';
+import { DEBIAN_AWS, freePort } from '../../src/main/testing.js';
 import { vmTestSkipReason, testGuestImage } from '../../src/nc/test-support.js';
 
 const EUCA = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'euca');
@@ -42,15 +41,6 @@ async function ok(p: Promise<Out>): Promise<string> {
   const r = await p;
   assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r.stdout;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  if (!addr || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
 }
 
 before(async () => {
