@@ -11,7 +11,7 @@ PKGS=(
   syslinux syslinux-common mtools dosfstools xz-utils  # its bootable whole-disk variant (MBR + syslinux + FAT boot)
   awscli python3-boto3 s3cmd rclone     # real clients, used as test oracles
   nginx-light\|nginx wrk                # benchmark references and load generator (Debian 13 has no nginx-light)
-  openssh-client ca-certificates putty-tools   # putty-tools: checks PPK key pairs
+  openssh-client ca-certificates putty-tools procps   # putty-tools: checks PPK key pairs; procps: ps/pgrep in tests
 )
 # An entry "a|b" is satisfied by either package; the first one the archive has is installed.
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }

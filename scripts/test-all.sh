@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: type check, lint, generated-code freshness, then every test file on SQLite and again on
 # PostgreSQL (EUCA_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test). node:test prints the summary CI reads.
-# Tests that boot VMs or need root networking run once (on SQLite): they test the data plane, not the database.
+# Tests that boot VMs and use no database run once (on SQLite): they test the data plane, not the database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -12,6 +12,8 @@ if [ -f tools/gen-api.ts ]; then echo "== generated code is current"; tsx tools/
 
 mapfile -t unit < <(find src tools test -name '*.test.ts' -not -path 'test/e2e/*' 2>/dev/null | sort)
 mapfile -t e2e < <(find test/e2e -name '*.test.ts' 2>/dev/null | sort)
+# Files marked database-independent (real VMs, no database) run on the SQLite pass only, not again on PostgreSQL.
+mapfile -t pgunit < <(grep -L '^// test-all: database-independent' "${unit[@]}")
 
 # TAP goes to stdout as before; a spec report of each run goes to a file, and the failures it lists are printed again
 # at the very end, so the last lines of a CI log always say which tests failed and why.
@@ -27,7 +29,7 @@ run() {
 }
 
 EUCA_TEST_DB=sqlite run sqlite "${unit[@]}"
-EUCA_TEST_DB=postgres run postgres "${unit[@]}"
+EUCA_TEST_DB=postgres run postgres "${pgunit[@]}"
 if [ ${#e2e[@]} -gt 0 ]; then
   EUCA_TEST_DB=sqlite run "end-to-end" "${e2e[@]}"
 fi

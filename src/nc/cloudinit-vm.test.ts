@@ -1,3 +1,4 @@
+// test-all: database-independent (real VMs, no database): runs once, on the SQLite pass.
 // A stock Debian cloud-init guest (built offline from apt-get download, see image/cloudinit.ts) booted by the NC:
 // cloud-init's EC2 datasource reads meta-data and user-data from our metadata service and runs the user-data.
 // It downloads ~110 packages (~50 MB) from Debian once (cached in the build directory) and Python under TCG boots

@@ -1,3 +1,4 @@
+// test-all: database-independent (real VMs, no database): runs once, on the SQLite pass.
 // Real VMs under QEMU (TCG) through a node controller running as its own process, in network namespaces.
 // boot → DHCP → metadata → user-data and host key on the console → SSH from the outside namespace → reboot →
 // stop/start (root disk kept) → kill -9 of the NC, restart, re-adoption → terminate (QEMU, tap, files gone);

@@ -1,3 +1,4 @@
+// test-all: database-independent (real VMs, no database): runs once, on the SQLite pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
