@@ -4,6 +4,8 @@
  * measured in the same run with the same load generator (wrk, a separate process, one thread, same settings).
  *
  * Run: node --import tsx bench/api.ts [--duration 8] [--rounds 5] [--pin] [--log file|silent] [--bare-plain] [--in-process]
+ *        [--only bare,admin,user] [--profile DIR]
+ *      (--profile writes one CPU profile of this process per target, over its measured runs)
  *      (needs wrk: Debian package wrk; --pin needs taskset from util-linux)
  *
  * Three targets, each warmed up first, then measured in `rounds` rounds whose order rotates (so neither side always
@@ -26,7 +28,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, writeFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, statSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -47,6 +50,8 @@ const pin = process.argv.includes('--pin');
 const barePlain = process.argv.includes('--bare-plain');
 const inProcess = process.argv.includes('--in-process');
 const logMode = arg('log') ?? 'file';
+const only = arg('only')?.split(',');
+const profileDir = arg('profile');
 const connections = 32;
 if (!(duration > 0 && rounds > 0) || !['file', 'silent'].includes(logMode)) {
   console.error('usage: bench/api.ts [--duration seconds] [--rounds n] [--pin] [--log file|silent] [--bare-plain] [--in-process]');
@@ -179,18 +184,32 @@ try {
       { name: 'bare', label: 'bare node:http fixed body', url: `http://127.0.0.1:${barePort}/`, script: barePlain ? plainScript : adminScript },
       { name: 'admin', label: 'DescribeRegions, cloud admin', url, script: adminScript },
       { name: 'user', label: 'DescribeRegions, IAM user + policy', url, script: userScript },
-    ];
+    ].filter((t) => !only || only.includes(t.name));
     for (const t of targets) await wrk(t.url, t.script, 3); // warm-up: JIT, caches, connections
     const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
+    const profiles = new Map<string, Session>();
     for (let r = 0; r < rounds; r++) {
       for (let i = 0; i < targets.length; i++) {
         const t = targets[(r + i) % targets.length]!;
+        const session = profileDir ? profiles.get(t.name) ?? new Session() : undefined;
+        if (session && !profiles.has(t.name)) {
+          session.connect();
+          await session.post('Profiler.enable');
+          profiles.set(t.name, session);
+        }
+        await session?.post('Profiler.start');
         results.get(t.name)!.push(await wrk(t.url, t.script, duration));
+        if (session && profileDir) {
+          const { profile } = await session.post('Profiler.stop');
+          mkdirSync(profileDir, { recursive: true });
+          writeFileSync(join(profileDir, `${t.name}.r${r}.cpuprofile`), JSON.stringify(profile));
+        }
       }
     }
+    for (const s of profiles.values()) s.disconnect();
     const summary = (name: string) => {
       const rs = results.get(name)!;
-      const ratios = rs.map((x, i) => x.rps / results.get('bare')![i]!.rps);
+      const ratios = rs.map((x, i) => x.rps / (results.get('bare')?.[i]?.rps ?? NaN));
       return {
         rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)),
         cpu: median(rs.map((x) => x.cpuUsPerReq)), non2xx: rs.reduce((a, x) => a + x.non2xx, 0), all: rs.map((x) => x.rps.toFixed(0)).join(' / '),
