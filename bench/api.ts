@@ -113,7 +113,9 @@ async function inProcessCost(gateway: Gateway, headers: Record<string, string>, 
   await batch(20000);
   if (status !== 200) throw new Error(`in-process request answered ${status}`);
   let best = Infinity;
-  for (let r = 0; r < 40; r++) best = Math.min(best, await batch(2000));
+  let sum = 0;
+  for (let r = 0; r < 40; r++) { const b = await batch(2000); sum += b; best = Math.min(best, b); }
+  if (process.env.BENCH_MEAN) return sum / 40;
   return best;
 }
 

@@ -32,6 +32,9 @@ export function createLogger(name: string, level = process.env.EUCA_LOG_LEVEL ??
 
 type Sink = ReturnType<typeof pino.destination>;
 
+/** Longest time a log line is held before it is handed to the file writer. */
+export const LINE_DELAY_MS = 200;
+
 /**
  * Collects log lines and hands them to the asynchronous file writer (sonic-boom) in blocks of at least `minBytes`.
  * sonic-boom buffers by itself, but measures the UTF-8 length of its whole pending buffer on every write (flattening
@@ -42,8 +45,9 @@ type Sink = ReturnType<typeof pino.destination>;
 export class LineBatch {
   private lines: string[] = [];
   private bytes = 0;
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sink: Sink, private readonly minBytes: number) {
+  constructor(private readonly sink: Sink, private readonly minBytes: number, private readonly maxDelayMs = LINE_DELAY_MS) {
     process.on('exit', () => this.flushSync());
   }
 
@@ -51,10 +55,16 @@ export class LineBatch {
     this.lines.push(line);
     this.bytes += line.length; // (UTF-16 units: the byte count of the ASCII lines pino writes; a threshold only)
     if (this.bytes >= this.minBytes) this.handOver();
+    // one timer for whatever is held (unref'd: it never keeps the process alive; exit flushes synchronously)
+    else if (this.timer === undefined) this.timer = setTimeout(() => this.handOver(), this.maxDelayMs).unref();
     return true;
   }
 
   private handOver(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.lines.length === 0) return;
     const block = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
     this.lines = [];

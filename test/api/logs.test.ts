@@ -62,3 +62,26 @@ test('a log file gets every line, in order, when the process exits right after l
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a line logged to a file reaches it soon in a quiet process, without an exit or a flush', async () => {
+  const { mkdtempSync, readFileSync, existsSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'euca-logquiet-'));
+  try {
+    const file = join(dir, 'quiet.log');
+    const log = createLogger('t', 'info', file);
+    log.error({ code: 7 }, 'the only line');
+    // far less than the 4 KiB block the writer waits for otherwise: only the delay bound hands it over
+    let text = '';
+    for (let i = 0; i < 100 && !text.includes('the only line'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    }
+    const line = JSON.parse(text.trim()) as { msg: string; code: number };
+    assert.equal(line.msg, 'the only line');
+    assert.equal(line.code, 7);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
