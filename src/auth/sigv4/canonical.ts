@@ -79,7 +79,35 @@ export function percentDecode(raw: string, plusAsSpace = false, keepEncodedSlash
 
 /** Decodes a raw query component to a string (form rules: `+` is a space). */
 export function decodeComponent(raw: string): string {
-  return percentDecode(raw, true).toString('utf8');
+  // plain ASCII without escapes or `+` decodes to itself (most query keys and many values)
+  return NEEDS_DECODING.test(raw) ? percentDecode(raw, true).toString('utf8') : raw;
+}
+const NEEDS_DECODING = /[%+\u0080-\uffff]/;
+
+/**
+ * SigV4's canonical form of one raw query component: decoded, then RFC 3986 encoded. A component that is already in
+ * that form (unreserved characters and uppercase `%XX` escapes of bytes that must be escaped) is returned as it is,
+ * without decoding and re-encoding it.
+ */
+export function canonicalComponent(raw: string, plusAsSpace: boolean): string {
+  return isCanonicalEncoded(raw) ? raw : encodeBytes(percentDecode(raw, plusAsSpace), false);
+}
+
+function isCanonicalEncoded(raw: string): boolean {
+  const n = raw.length;
+  for (let i = 0; i < n; i++) {
+    const c = raw.charCodeAt(i);
+    if (isUnreserved(c)) continue;
+    if (c !== 0x25 || i + 2 >= n) return false;
+    const h = raw.charCodeAt(i + 1);
+    const l = raw.charCodeAt(i + 2);
+    // only uppercase hex digits, as the encoder writes them
+    if (!((h >= 0x30 && h <= 0x39) || (h >= 0x41 && h <= 0x46)) || !((l >= 0x30 && l <= 0x39) || (l >= 0x41 && l <= 0x46))) return false;
+    // an escaped unreserved byte canonicalizes to the bare character
+    if (isUnreserved((hexVal(h) << 4) | hexVal(l))) return false;
+    i += 2;
+  }
+  return true;
 }
 
 /** One query parameter as received: raw and decoded forms. A key without `=` (`?acl`) has value ''. */
@@ -123,8 +151,8 @@ export function canonicalQuery(params: QueryParam[], exclude?: string, plusAsSpa
   const pairs: [string, string][] = [];
   for (const p of params) {
     if (exclude !== undefined && p.key === exclude) continue;
-    const k = encodeBytes(percentDecode(p.rawKey, plusAsSpace), false);
-    const v = encodeBytes(percentDecode(p.rawValue, plusAsSpace), false);
+    const k = canonicalComponent(p.rawKey, plusAsSpace);
+    const v = canonicalComponent(p.rawValue, plusAsSpace);
     pairs.push([k, v]);
   }
   pairs.sort((a, b) => compareBytes(a[0], b[0]) || compareBytes(a[1], b[1]));
