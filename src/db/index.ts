@@ -4,3 +4,4 @@
  */
 export * from './database.js';
 export * from './testing.js';
+export * from './prepared.js';

@@ -181,4 +181,12 @@ export const walrusMigrations: NamedMigration[] = [
         .execute();
     },
   },
+  {
+    // The primary key (bucket, key, version_id) already finds a key's versions; ordering those few by seq needs no
+    // index of its own, and every object write paid for keeping one (a page at a random place of it per PUT).
+    name: 'walrus-003-drop-seq-index',
+    async up(db: Kysely<any>) {
+      await db.schema.dropIndex('walrus_objects_seq').ifExists().execute();
+    },
+  },
 ];

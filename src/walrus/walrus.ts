@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { AwsError } from '../shared/index.js';
-import { syncCommitted } from '../db/index.js';
+import { prepared, syncCommitted } from '../db/index.js';
 import { blobFileId, isInlineBlob, memoryBlobHandle, type BlobHandle, type BlobStore } from './blobstore.js';
 import type { WalrusTables, ObjectTable, BucketTable, UploadTable } from './schema.js';
 import {
@@ -79,6 +79,38 @@ export interface WriteConditions {
 }
 
 const BATCH = 1000;
+
+// The queries of every small PUT and GET, built and compiled once (see `prepared`).
+const OBJECT_COLUMNS: (keyof ObjectTable)[] = [
+  'bucket', 'key', 'version_id', 'seq', 'account_id', 'owner_name', 'is_latest', 'delete_marker', 'size', 'etag',
+  'last_modified', 'headers', 'metadata', 'checksums', 'blobs', 'acl', 'tagging',
+];
+const Q = {
+  insertObject: prepared<ObjectTable>((db, p) => db.insertInto('walrus_objects').values(Object.fromEntries(OBJECT_COLUMNS.map((c) => [c, p(c)])))),
+  demoteLatest: prepared<{ bucket: string; key: string }>((db, p) => db.updateTable('walrus_objects').set({ is_latest: 0 })
+    .where('bucket', '=', p('bucket')).where('key', '=', p('key')).where('is_latest', '=', 1)),
+  deleteNullVersion: prepared<{ bucket: string; key: string }, { blobs: string }>((db, p) => db.deleteFrom('walrus_objects')
+    .where('bucket', '=', p('bucket')).where('key', '=', p('key')).where('version_id', '=', 'null').returning('blobs')),
+  latestVersion: prepared<{ bucket: string; key: string }, ObjectTable>((db, p) => db.selectFrom('walrus_objects').selectAll()
+    .where('bucket', '=', p('bucket')).where('key', '=', p('key')).where('is_latest', '=', 1)),
+  version: prepared<{ bucket: string; key: string; versionId: string }, ObjectTable>((db, p) => db.selectFrom('walrus_objects').selectAll()
+    .where('bucket', '=', p('bucket')).where('key', '=', p('key')).where('version_id', '=', p('versionId'))),
+  insertInline: prepared<{ id: string; data: Buffer }>((db, p) => db.insertInto('walrus_inline').values({ id: p('id'), data: p('data') })),
+  inlineData: prepared<{ id: string }, { data: Buffer | Uint8Array }>((db, p) => db.selectFrom('walrus_inline').select('data').where('id', '=', p('id'))),
+};
+
+/** Random part of this process's inline blob ids (see `inlineBlobId`). */
+const INLINE_ID_SUFFIX = randomBytes(8).toString('hex');
+
+/**
+ * Id of a new inline blob: `i`, the version's sequence number (strictly increasing in this process) in 16 hex digits,
+ * and 16 random hex digits drawn once per process (so ids stay unique if the clock went back across a restart). New
+ * ids sort after older ones, so inserting one appends to walrus_inline's key index instead of touching a random page
+ * of it, and no random bytes are drawn per PUT.
+ */
+function inlineBlobId(seq: number): string {
+  return `i${seq.toString(16).padStart(16, '0')}${INLINE_ID_SUFFIX}`;
+}
 /** Most object commits one group-commit transaction takes. */
 const COMMIT_BATCH = 256;
 
@@ -268,7 +300,7 @@ export class Walrus {
   /** Opens a version's blob for reading: an inline one from the database, others from the blob store. */
   async openBlob(b: BlobRef): Promise<BlobHandle> {
     if (!isInlineBlob(b.id)) return this.blobs.open(b.id, b.size);
-    const r = await this.db.selectFrom('walrus_inline').select('data').where('id', '=', b.id).executeTakeFirst();
+    const r = await Q.inlineData.executeTakeFirst(this.db, { id: b.id });
     if (!r) throw new Error(`inline blob ${b.id} is gone`);
     return memoryBlobHandle(Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data));
   }
@@ -436,9 +468,9 @@ export class Walrus {
       if (hit) return hit;
     }
     const gen = this.writeGen;
-    let q = this.db.selectFrom('walrus_objects').selectAll().where('bucket', '=', bucket).where('key', '=', key);
-    q = versionId === undefined ? q.where('is_latest', '=', 1) : q.where('version_id', '=', versionId);
-    const r = await q.executeTakeFirst();
+    const r = versionId === undefined
+      ? await Q.latestVersion.executeTakeFirst(this.db, { bucket, key })
+      : await Q.version.executeTakeFirst(this.db, { bucket, key, versionId });
     const v = r ? toVersion(r) : undefined;
     // cache the latest version only when no write happened meanwhile (a write could have made `v` stale)
     if (versionId === undefined && v && gen === this.writeGen) {
@@ -488,15 +520,13 @@ export class Walrus {
     this.invalidate(v.bucket, v.key);
     // a bucket never versioned holds only 'null' versions: deleting it below leaves no other latest to demote
     if (bucket.versioning !== '' || v.versionId !== 'null') {
-      await trx.updateTable('walrus_objects').set({ is_latest: 0 })
-        .where('bucket', '=', v.bucket).where('key', '=', v.key).where('is_latest', '=', 1).execute();
+      await Q.demoteLatest.execute(trx, { bucket: v.bucket, key: v.key });
     }
     if (v.versionId === 'null') {
-      const old = await trx.deleteFrom('walrus_objects').where('bucket', '=', v.bucket).where('key', '=', v.key)
-        .where('version_id', '=', 'null').returning('blobs').execute();
+      const old = await Q.deleteNullVersion.execute(trx, { bucket: v.bucket, key: v.key });
       for (const o of old) for (const b of JSON.parse(o.blobs) as BlobRef[]) freed.push(b.id);
     }
-    await trx.insertInto('walrus_objects').values(fromVersion(v)).execute();
+    await Q.insertObject.execute(trx, fromVersion(v));
     return this.dropInline(trx, freed);
   }
 
@@ -525,16 +555,17 @@ export class Walrus {
       const bucket = await this.getBucket(bucketName);
       if (cond && (cond.ifMatch !== undefined || cond.ifNoneMatch !== undefined)) this.checkConditions(await this.findVersion(bucketName, key), key, cond);
       const data = obj.data;
-      const blobs = data ? [{ id: `i${randomBytes(16).toString('hex')}`, size: data.length }] : obj.blobs;
+      const seq = this.nextSeq();
+      const blobs = data ? [{ id: inlineBlobId(seq), size: data.length }] : obj.blobs;
       const v: ObjectVersion = {
-        bucket: bucketName, key, versionId: bucket.versioning === 'Enabled' ? newVersionId() : 'null', seq: this.nextSeq(),
+        bucket: bucketName, key, versionId: bucket.versioning === 'Enabled' ? newVersionId() : 'null', seq,
         owner: obj.owner, isLatest: true, deleteMarker: false, size: obj.size, etag: obj.etag, lastModified: this.now(),
         headers: obj.headers, metadata: obj.metadata, checksums: obj.checksums, blobs, acl: obj.acl, tagging: obj.tagging,
       };
       let freed: string[];
       try {
         freed = await this.commitGrouped(async (trx) => {
-          if (data) await trx.insertInto('walrus_inline').values({ id: blobs[0]!.id, data }).execute();
+          if (data) await Q.insertInline.execute(trx, { id: blobs[0]!.id, data });
           return this.insertVersion(trx, bucket, v);
         });
       } finally {
