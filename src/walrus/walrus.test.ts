@@ -377,3 +377,33 @@ test('inline small objects: bytes committed with the row, freed with it on overw
     await close();
   }
 });
+
+test('group commit: commits queued together share transactions, and one failing commit fails only its own caller', async () => {
+  const { w, close } = await setup();
+  let transactions = 0;
+  const transaction = w.db.transaction.bind(w.db);
+  (w.db as { transaction: typeof transaction }).transaction = () => {
+    transactions++;
+    return transaction();
+  };
+  const put = (key: string, data: Buffer, etag: string | null = 'e') => w.commitObject('bk-gc', key, {
+    owner: alice, size: data.length, etag: etag as string, headers: {}, metadata: {}, checksums: { values: {} }, blobs: [], acl: [], tagging: null, data,
+  });
+  try {
+    await w.createBucket(alice, 'bk-gc', 'r', []);
+    const n = 40;
+    transactions = 0;
+    await Promise.all(Array.from({ length: n }, (_, i) => put(`first${i}`, Buffer.from(`f${i}`))));
+    assert.ok(transactions < n / 4, `${transactions} transactions for ${n} commits queued together`);
+    const results = await Promise.allSettled(Array.from({ length: n }, (_, i) => put(`k${i}`, Buffer.from(`v${i}`), i === 17 ? null : 'e')));
+    assert.equal(results.filter((r) => r.status === 'rejected').length, 1);
+    assert.equal(results[17]!.status, 'rejected', 'the commit with a NOT NULL column left null fails');
+    for (let i = 0; i < n; i++) {
+      if (i === 17) await assert.rejects(w.getObject('bk-gc', `k${i}`), (e: Error & { code?: string }) => e.code === 'NoSuchKey');
+      else assert.equal((await read(w, 'bk-gc', `k${i}`)).toString(), `v${i}`);
+    }
+    assert.equal((await w.db.selectFrom('walrus_inline').select('id').execute()).length, 2 * n - 1, 'the failed commit left no bytes behind');
+  } finally {
+    await close();
+  }
+});
