@@ -30,6 +30,12 @@ export interface WalrusOptions {
    * durable commit for bytes and row, and a read is one query instead of a file open; 0 = never.
    */
   inlineUpTo?: number;
+  /**
+   * Bytes of inline blobs kept in memory after a read (default 8 MiB; 0 = none). An inline blob's id is never reused
+   * and its bytes never change, so the cache cannot serve stale data: a new version of a key is a new id, and which
+   * id a key reads is decided by the version lookup, not by this cache.
+   */
+  inlineCacheBytes?: number;
   now?: () => number;
 }
 
@@ -253,6 +259,10 @@ export class Walrus {
    */
   private readonly latest = new Map<string, ObjectVersion>();
   private writeGen = 0;
+  /** Recently read inline blobs by id, oldest first (see `WalrusOptions.inlineCacheBytes`). */
+  private readonly inlineCache = new Map<string, Buffer>();
+  private inlineCached = 0;
+  private readonly inlineCacheBytes: number;
   private lastSeq = 0;
   private readonly commitQueue: CommitJob[] = [];
   private committing = false;
@@ -264,6 +274,7 @@ export class Walrus {
     this.maxParts = opts.maxParts ?? 10000;
     this.packUpTo = blobs.writeSmall ? (opts.packUpTo ?? 0) : 0;
     this.inlineUpTo = opts.inlineUpTo ?? 0;
+    this.inlineCacheBytes = opts.inlineCacheBytes ?? 8 * 1024 * 1024;
     this.now = opts.now ?? Date.now;
   }
 
@@ -300,9 +311,38 @@ export class Walrus {
   /** Opens a version's blob for reading: an inline one from the database, others from the blob store. */
   async openBlob(b: BlobRef): Promise<BlobHandle> {
     if (!isInlineBlob(b.id)) return this.blobs.open(b.id, b.size);
+    const hit = this.inlineCache.get(b.id);
+    if (hit) {
+      // most recently used last
+      this.inlineCache.delete(b.id);
+      this.inlineCache.set(b.id, hit);
+      return memoryBlobHandle(hit);
+    }
     const r = await Q.inlineData.executeTakeFirst(this.db, { id: b.id });
     if (!r) throw new Error(`inline blob ${b.id} is gone`);
-    return memoryBlobHandle(Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data));
+    const data = Buffer.isBuffer(r.data) ? r.data : Buffer.from(r.data);
+    this.cacheInline(b.id, data);
+    return memoryBlobHandle(data);
+  }
+
+  private cacheInline(id: string, data: Buffer): void {
+    if (data.length > this.inlineCacheBytes / 16 || this.inlineCache.has(id)) return;
+    this.inlineCache.set(id, data);
+    this.inlineCached += data.length;
+    for (const [old, d] of this.inlineCache) {
+      if (this.inlineCached <= this.inlineCacheBytes) break;
+      this.inlineCache.delete(old);
+      this.inlineCached -= d.length;
+    }
+  }
+
+  private uncacheInline(ids: string[]): void {
+    for (const id of ids) {
+      const d = this.inlineCache.get(id);
+      if (!d) continue;
+      this.inlineCache.delete(id);
+      this.inlineCached -= d.length;
+    }
   }
 
   /** Deletes the inline blobs among `ids` in the transaction that unreferenced them; returns the others. */
@@ -310,6 +350,8 @@ export class Walrus {
     const inline = ids.filter(isInlineBlob);
     if (inline.length === 0) return ids;
     await trx.deleteFrom('walrus_inline').where('id', 'in', inline).execute();
+    // the bytes of a version no longer reachable are not kept (a reader that looked the version up before holds them)
+    this.uncacheInline(inline);
     return ids.filter((id) => !isInlineBlob(id));
   }
 

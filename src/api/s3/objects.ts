@@ -6,7 +6,8 @@
 import { pipeline } from 'node:stream/promises';
 import { AwsError } from '../../shared/index.js';
 import { createChecksum } from '../../auth/sigv4/index.js';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { BlobHandle, BlobWriteResult, Checksummer, ObjectVersion } from '../../walrus/index.js';
 import type { S3Context } from './context.js';
 
@@ -88,22 +89,15 @@ export async function receiveBody(ctx: S3Context, opts: { maxSize?: number; chec
   let pending: Buffer | undefined;
   if (packUpTo > 0 && ctx.contentLength !== undefined && ctx.contentLength <= packUpTo) {
     // small object: verified in memory, then stored with group commit (in a pack file, or inline with its row)
-    const parts: Buffer[] = [];
-    let n = 0;
-    for await (const c of ctx.body()) {
-      n += c.length;
-      if (n > packUpTo) throw new AwsError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
-      parts.push(Buffer.from(c.buffer, c.byteOffset, c.length));
-    }
-    const buf = Buffer.concat(parts);
+    const buf = await readWhole(ctx.body(), packUpTo);
     const sums: Record<string, string> = {};
     for (const [a, c] of Object.entries(checksums)) {
       c.update(buf);
       sums[a] = c.digest();
     }
     r = {
-      blobId: '', size: buf.length, md5: createHash('md5').update(buf).digest('hex'), checksums: sums,
-      ...(ctx.bodyCheck.kind === 'sha256' ? { sha256: createHash('sha256').update(buf).digest('hex') } : {}),
+      blobId: '', size: buf.length, md5: hash('md5', buf, 'hex'), checksums: sums,
+      ...(ctx.bodyCheck.kind === 'sha256' ? { sha256: hash('sha256', buf, 'hex') } : {}),
     };
     pending = buf;
   } else {
@@ -139,6 +133,47 @@ export async function receiveBody(ctx: S3Context, opts: { maxSize?: number; chec
   if (pending && inline) return { ...r, verified: r.checksums, data: pending };
   if (pending) r.blobId = await ctx.blobs.writeSmall!(pending);
   return { ...r, verified: r.checksums };
+}
+
+function incompleteBody(): AwsError {
+  return new AwsError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
+}
+
+/**
+ * A small body whole, refusing more than `limit` bytes (IncompleteBody). A plain stream (the request itself) is read
+ * by its events: for a body of a chunk or two that costs less than an async iterator and its promises.
+ */
+async function readWhole(src: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  const add = (c: Uint8Array) => {
+    n += c.length;
+    if (n > limit) throw incompleteBody();
+    parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.length));
+  };
+  if (src instanceof Readable && !src.readableEnded) {
+    await new Promise<void>((resolve, reject) => {
+      const done = (e?: unknown) => {
+        src.off('data', onData).off('end', done).off('error', done).off('close', onClose);
+        if (e === undefined) resolve();
+        else reject(e instanceof Error ? e : new Error(String(e)));
+      };
+      const onData = (c: Uint8Array) => {
+        try {
+          add(c);
+        } catch (e) {
+          src.pause();
+          done(e);
+        }
+      };
+      // closed before its end: the client went away
+      const onClose = () => done(Object.assign(new Error('request body aborted'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+      src.on('data', onData).once('end', done).once('error', done).once('close', onClose);
+    });
+  } else {
+    for await (const c of src) add(c);
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
 }
 
 /** Opens every blob of a version before a byte is sent, so the read is of one whole version. */
