@@ -85,3 +85,34 @@ test('a line logged to a file reaches it soon in a quiet process, without an exi
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('infoLineWriter writes the very line pino would, for a logger of ours; calls info for any other', async () => {
+  const { infoLineWriter } = await import('../../src/shared/index.js');
+  const { pino } = await import('pino');
+  const capture = () => {
+    const lines: string[] = [];
+    return { lines, sink: new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString('utf8')); cb(); } }) };
+  };
+  const fields = { requestId: 'r-1', service: 'ec2', op: 'Describe"Odd\\\n\u2028Action', status: 200, ms: 1.25, bad: NaN };
+  const ours = capture();
+  const log = createLogger('euca', 'info', ours.sink);
+  infoLineWriter(log, 'request')(fields);
+  log.info(fields, 'request');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(ours.lines.length, 2);
+  const [fast, viaPino] = ours.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.ok(Math.abs((fast!.time as number) - (viaPino!.time as number)) < 1000);
+  assert.deepEqual({ ...fast, time: 0 }, { ...viaPino, time: 0 }, 'same fields, bindings, level and message');
+  assert.equal(fast!.op, fields.op, 'a string is escaped and comes back exactly');
+  assert.equal(fast!.bad, null);
+  // below its level, nothing is written
+  const quiet = capture();
+  infoLineWriter(createLogger('euca', 'warn', quiet.sink), 'request')(fields);
+  // another logger (another format, say) gets a plain info call
+  const other = capture();
+  infoLineWriter(pino({ name: 'x', timestamp: pino.stdTimeFunctions.isoTime }, other.sink), 'request')(fields);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(quiet.lines.length, 0);
+  assert.equal(other.lines.length, 1);
+  assert.match(other.lines[0]!, /"time":"\d{4}-/);
+});
