@@ -15,7 +15,7 @@ import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { DbConfig } from '../shared/index.js';
 
@@ -51,7 +51,8 @@ export async function openDatabase<T = any>(cfg: DbConfig): Promise<Database<T>>
     const db = new Kysely<T>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
     if (cfg.file === ':memory:') return { kind: 'sqlite', db, close: () => db.destroy() };
     const file = resolve(cfg.file); // the WAL sits next to the file SQLite opened, whatever the cwd is later
-    walSyncers.set(db, groupSync(() => fdatasyncFile(`${file}-wal`)));
+    const wal = fileSyncer(`${file}-wal`);
+    walSyncers.set(db, groupSync(wal.sync));
     // Checkpoints (copying the WAL into the database, two fsyncs) run in a worker thread on its own connection; the
     // event loop's connection checkpoints only as a fallback when the WAL grows past ~40 MB.
     native.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
@@ -61,6 +62,7 @@ export async function openDatabase<T = any>(cfg: DbConfig): Promise<Database<T>>
       close: async () => {
         await checkpointer.stop();
         await db.destroy();
+        await wal.close();
       },
     };
   }
@@ -167,19 +169,31 @@ export function syncCommitted(db: Kysely<any>): Promise<void> {
   return walSyncers.get(db)?.() ?? Promise.resolve();
 }
 
-async function fdatasyncFile(file: string): Promise<void> {
-  let fh;
-  try {
-    fh = await open(file, 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no WAL: nothing committed since the last checkpoint reset
-    throw e;
-  }
-  try {
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
+/**
+ * `fdatasync` of a file through a descriptor opened once (not an open and a close per sync). For the WAL: SQLite
+ * keeps the same WAL file while any connection is open (checkpoints truncate or rewrite it in place; only the last
+ * connection to close deletes it), and the database's own connection is open until `close`.
+ */
+function fileSyncer(file: string): { sync(): Promise<void>; close(): Promise<void> } {
+  let fh: FileHandle | undefined;
+  return {
+    sync: async () => {
+      if (!fh) {
+        try {
+          fh = await open(file, 'r');
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // no WAL: nothing committed since the last checkpoint reset
+          throw e;
+        }
+      }
+      await fh.datasync();
+    },
+    close: async () => {
+      const h = fh;
+      fh = undefined;
+      await h?.close();
+    },
+  };
 }
 
 /**

@@ -102,6 +102,7 @@ const Q = {
   version: prepared<{ bucket: string; key: string; versionId: string }, ObjectTable>((db, p) => db.selectFrom('walrus_objects').selectAll()
     .where('bucket', '=', p('bucket')).where('key', '=', p('key')).where('version_id', '=', p('versionId'))),
   insertInline: prepared<{ id: string; data: Buffer }>((db, p) => db.insertInto('walrus_inline').values({ id: p('id'), data: p('data') })),
+  deleteInline: prepared<{ id: string }>((db, p) => db.deleteFrom('walrus_inline').where('id', '=', p('id'))),
   inlineData: prepared<{ id: string }, { data: Buffer | Uint8Array }>((db, p) => db.selectFrom('walrus_inline').select('data').where('id', '=', p('id'))),
 };
 
@@ -349,7 +350,7 @@ export class Walrus {
   private async dropInline(trx: Transaction<WalrusTables>, ids: string[]): Promise<string[]> {
     const inline = ids.filter(isInlineBlob);
     if (inline.length === 0) return ids;
-    await trx.deleteFrom('walrus_inline').where('id', 'in', inline).execute();
+    for (const id of inline) await Q.deleteInline.execute(trx, { id });
     // the bytes of a version no longer reachable are not kept (a reader that looked the version up before holds them)
     this.uncacheInline(inline);
     return ids.filter((id) => !isInlineBlob(id));

@@ -71,6 +71,9 @@ const ACL_NEEDS: Record<string, [on: 'bucket' | 'object', perm: Permission]> = {
   GetObjectAcl: ['object', 'READ_ACP'], PutObjectAcl: ['object', 'WRITE_ACP'],
 };
 
+/** Request headers a policy condition can name (`s3:<header>`). */
+const CONDITION_HEADERS = ['x-amz-acl', 'x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-server-side-encryption', 'x-amz-content-sha256'];
+
 function accessDenied(): AwsError {
   return new AwsError('AccessDenied', 'Access Denied', { status: 403 });
 }
@@ -80,9 +83,11 @@ export async function authorizeAction(ctx: S3Context, bucket: Bucket, action: st
   const op = opOverride ?? ctx.route.op;
   const facts: ResourceFacts = { ownerAccount: bucket.owner.accountId, bucketPolicy: bucket.policy };
   const conditions: Record<string, string | string[]> = {};
-  for (const q of ['prefix', 'delimiter', 'max-keys']) if (ctx.query.has(q)) conditions[`s3:${q}`] = ctx.query.get(q) ?? '';
-  if (ctx.query.has('versionId')) conditions['s3:VersionId'] = ctx.query.get('versionId') ?? '';
-  for (const h of ['x-amz-acl', 'x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-server-side-encryption', 'x-amz-content-sha256']) {
+  if (ctx.query.size) {
+    for (const q of ['prefix', 'delimiter', 'max-keys']) if (ctx.query.has(q)) conditions[`s3:${q}`] = ctx.query.get(q) ?? '';
+    if (ctx.query.has('versionId')) conditions['s3:VersionId'] = ctx.query.get('versionId') ?? '';
+  }
+  for (const h of CONDITION_HEADERS) {
     const v = ctx.req.headers[h];
     if (typeof v === 'string') conditions[`s3:${h}`] = v;
   }
@@ -129,7 +134,8 @@ export function createS3Handler(deps: S3HandlerDeps): S3RequestListener {
 }
 
 async function handle(deps: S3HandlerDeps, log: Logger, prefix: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const requestId = newRequestId().replace(/-/g, '').slice(0, 16).toUpperCase();
+  const uuid = newRequestId();
+  const requestId = `${uuid.slice(0, 8)}${uuid.slice(9, 13)}${uuid.slice(14, 18)}`.toUpperCase();
   res.setHeader('x-amz-request-id', requestId);
   res.setHeader('x-amz-id-2', HOST_ID);
   res.setHeader('server', 'EucalyptusTS');

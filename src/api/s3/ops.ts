@@ -552,6 +552,17 @@ function httpDate(ms: number): string {
   return new Date(ms).toUTCString();
 }
 
+/** Last-Modified of a version, formatted once per version object (cached versions are shared and never mutated). */
+const lastModifiedOf = new WeakMap<ObjectVersion, string>();
+function lastModified(v: ObjectVersion): string {
+  let s = lastModifiedOf.get(v);
+  if (s === undefined) {
+    s = httpDate(v.lastModified);
+    lastModifiedOf.set(v, s);
+  }
+  return s;
+}
+
 function parseDate(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   const t = Date.parse(s);
@@ -586,7 +597,7 @@ const RESPONSE_OVERRIDES: [string, string][] = [
 
 function objectResponseHeaders(ctx: S3Context, b: Bucket, v: ObjectVersion): Record<string, string> {
   const h: Record<string, string> = {
-    'last-modified': httpDate(v.lastModified), etag: quoted(v.etag), 'accept-ranges': 'bytes', 'content-type': 'binary/octet-stream',
+    'last-modified': lastModified(v), etag: quoted(v.etag), 'accept-ranges': 'bytes', 'content-type': 'binary/octet-stream',
   };
   for (const [k, val] of Object.entries(v.headers)) if (val !== undefined) h[k] = val;
   for (const [k, val] of Object.entries(v.metadata)) h[`x-amz-meta-${k}`] = val;
