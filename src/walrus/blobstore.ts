@@ -91,16 +91,37 @@ export function isInlineBlob(blobId: string): boolean {
   return INLINE.test(blobId);
 }
 
-/** A blob already in memory (an inline one), with the `BlobHandle` interface. */
+/**
+ * A blob already in memory (an inline one), with the `BlobHandle` interface (a class: one is made per small GET, and
+ * methods on its prototype cost nothing per handle).
+ */
+class MemoryBlobHandle implements BlobHandle {
+  constructor(private readonly data: Buffer) {}
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  read(buffer: Buffer, position: number, length = buffer.length): Promise<number> {
+    const d = this.data;
+    return Promise.resolve(position >= d.length ? 0 : d.copy(buffer, 0, position, Math.min(d.length, position + length)));
+  }
+
+  readAll(start = 0, end = this.data.length - 1): Promise<Buffer> {
+    return Promise.resolve(this.data.subarray(start, Math.max(end + 1, start)));
+  }
+
+  stream(start = 0, end = this.data.length - 1): Readable {
+    return Readable.from(end < start ? [] : [this.data.subarray(start, end + 1)]);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 export function memoryBlobHandle(data: Buffer): BlobHandle {
-  return {
-    size: data.length,
-    read: (buffer, position, length = buffer.length) =>
-      Promise.resolve(position >= data.length ? 0 : data.copy(buffer, 0, position, Math.min(data.length, position + length))),
-    readAll: (start = 0, end = data.length - 1) => Promise.resolve(data.subarray(start, Math.max(end + 1, start))),
-    stream: (start = 0, end = data.length - 1) => Readable.from(end < start ? [] : [data.subarray(start, end + 1)]),
-    close: () => Promise.resolve(),
-  };
+  return new MemoryBlobHandle(data);
 }
 
 /** Most blobs one pack takes (writev's iovec limit is 1024). */

@@ -569,6 +569,10 @@ function parseDate(s: string | undefined): number | undefined {
   return Number.isNaN(t) ? undefined : t;
 }
 
+function preconditionFailed(condition: string): AwsError {
+  return new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { status: 412, fields: { Condition: condition } });
+}
+
 /** GET/HEAD conditionals (RFC 7232 as S3 applies them). Returns 304 or throws 412; undefined to proceed. */
 function readConditions(ctx: S3Context, v: ObjectVersion): 304 | undefined {
   const ifMatch = header(ctx, 'if-match');
@@ -576,11 +580,10 @@ function readConditions(ctx: S3Context, v: ObjectVersion): 304 | undefined {
   const ims = parseDate(header(ctx, 'if-modified-since'));
   const ius = parseDate(header(ctx, 'if-unmodified-since'));
   const lm = Math.floor(v.lastModified / 1000) * 1000;
-  const failed = () => new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { status: 412, fields: { Condition: ifMatch !== undefined ? 'If-Match' : 'If-Unmodified-Since' } });
   if (ifMatch !== undefined) {
-    if (!etagMatches(ifMatch, v.etag)) throw failed();
+    if (!etagMatches(ifMatch, v.etag)) throw preconditionFailed('If-Match');
   } else if (ius !== undefined && lm > ius) {
-    throw failed();
+    throw preconditionFailed('If-Unmodified-Since');
   }
   if (ifNoneMatch !== undefined) {
     if (etagMatches(ifNoneMatch, v.etag)) return 304;
@@ -744,11 +747,10 @@ async function loadCopySource(ctx: S3Context): Promise<{ src: ObjectVersion; src
   const inm = header(ctx, 'x-amz-copy-source-if-none-match');
   const ims = parseDate(header(ctx, 'x-amz-copy-source-if-modified-since'));
   const ius = parseDate(header(ctx, 'x-amz-copy-source-if-unmodified-since'));
-  const fail = (c: string) => new AwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { status: 412, fields: { Condition: c } });
-  if (im !== undefined && !etagMatches(im, src.etag)) throw fail('x-amz-copy-source-If-Match');
-  if (inm !== undefined && etagMatches(inm, src.etag)) throw fail('x-amz-copy-source-If-None-Match');
-  if (im === undefined && ius !== undefined && lm > ius) throw fail('x-amz-copy-source-If-Unmodified-Since');
-  if (inm === undefined && ims !== undefined && lm <= ims) throw fail('x-amz-copy-source-If-Modified-Since');
+  if (im !== undefined && !etagMatches(im, src.etag)) throw preconditionFailed('x-amz-copy-source-If-Match');
+  if (inm !== undefined && etagMatches(inm, src.etag)) throw preconditionFailed('x-amz-copy-source-If-None-Match');
+  if (im === undefined && ius !== undefined && lm > ius) throw preconditionFailed('x-amz-copy-source-If-Unmodified-Since');
+  if (inm === undefined && ims !== undefined && lm <= ims) throw preconditionFailed('x-amz-copy-source-If-Modified-Since');
   return { src, srcBucket };
 }
 
