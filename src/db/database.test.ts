@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openTestDatabase, groupSync, syncCommitted, type NamedMigration } from './index.js';
+import { openTestDatabase, groupSync, syncCommitted, testDbKind, walRestartPoint, WAL_RESTART_FRAMES, sql, type NamedMigration } from './index.js';
 
 const migrations: NamedMigration[] = [
   {
@@ -56,6 +56,38 @@ test('syncCommitted resolves after a commit on either dialect', async () => {
     await db.db.insertInto('t').values({ id: 'a' }).execute();
     await Promise.all([syncCommitted(db.db), syncCommitted(db.db)]);
     assert.equal((await db.db.selectFrom('t').selectAll().execute()).length, 1);
+  } finally {
+    await db.close();
+  }
+});
+
+test('walRestartPoint: a writer that waits for it when the WAL is long starts the WAL over (SQLite)', async (t) => {
+  const db = await openTestDatabase<{ b: { id: number; data: Buffer } }>([{ name: 'x-001', up: async (k) => { await k.schema.createTable('b').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('data', testDbKind() === 'sqlite' ? 'blob' : 'bytea').execute(); } }]);
+  try {
+    if (db.kind !== 'sqlite') {
+      assert.equal(walRestartPoint(db.db), undefined);
+      t.skip('SQLite only');
+      return;
+    }
+    const walFrames = async () => Number((await sql<{ log: number }>`PRAGMA wal_checkpoint(PASSIVE)`.execute(db.db)).rows[0]!.log);
+    const data = Buffer.alloc(4096, 7);
+    let id = 0;
+    const write = () => db.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < 4; i++) await trx.insertInto('b').values({ id: id++, data }).execute();
+    });
+    // writes keep coming (as a busy writer's do) until the checkpointer has seen a long WAL
+    let restart: Promise<void> | undefined;
+    const deadline = Date.now() + 20_000;
+    while (!(restart = walRestartPoint(db.db)) && Date.now() < deadline) {
+      await write();
+      if (id % 400 === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(restart, 'the checkpointer reported a long WAL');
+    assert.ok(id * 2 >= WAL_RESTART_FRAMES, `${id} rows written`);
+    await restart;
+    await write();
+    assert.ok(await walFrames() < 100, 'the WAL started over');
+    assert.equal(walRestartPoint(db.db), undefined, 'nothing to wait for right after');
   } finally {
     await db.close();
   }

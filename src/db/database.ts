@@ -57,6 +57,7 @@ export async function openDatabase<T = any>(cfg: DbConfig): Promise<Database<T>>
     // event loop's connection checkpoints only as a fallback when the WAL grows past ~40 MB.
     native.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
     const checkpointer = startCheckpointer(file);
+    walRestarts.set(db, checkpointer.restartPoint);
     return {
       kind: 'sqlite', db,
       close: async () => {
@@ -115,6 +116,10 @@ export function withStatementCache(native: SQLite.Database, max = 2000): SQLite.
 
 /** WAL pages after which the main connection checkpoints itself (the checkpointer thread normally keeps it far lower). */
 const FALLBACK_CHECKPOINT_PAGES = 10_000;
+/** WAL frames from which `walRestartPoint` has a writer wait for the checkpointer, so that the WAL starts over. */
+export const WAL_RESTART_FRAMES = 4_000;
+/** Longest wait of `walRestartPoint` for the checkpointer thread. */
+const RESTART_WAIT_MS = 250;
 /** How often the checkpointer thread runs a PASSIVE checkpoint (one on an already checkpointed WAL costs nothing). */
 const CHECKPOINT_EVERY_MS = 100;
 
@@ -124,23 +129,57 @@ const { workerData, parentPort } = require('node:worker_threads');
 const SQLite = require(workerData.module);
 const db = new SQLite(workerData.file, { fileMustExist: true });
 db.pragma('synchronous = NORMAL');
-const run = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy or closing: the next tick retries */ } };
-const timer = setInterval(run, workerData.everyMs);
-parentPort.on('message', () => { clearInterval(timer); run(); db.close(); parentPort.close(); });
+const run = () => {
+  try {
+    return db.pragma('wal_checkpoint(PASSIVE)')[0];
+  } catch {
+    return undefined; // busy or closing: the next tick retries
+  }
+};
+// a WAL this long: tell the main thread, whose writer then waits for one pass (see walRestartPoint)
+const timer = setInterval(() => { const r = run(); if (r && r.log >= workerData.restartFrames) parentPort.postMessage('long'); }, workerData.everyMs);
+parentPort.on('message', (m) => {
+  if (m === 'now') {
+    run();
+    parentPort.postMessage('done');
+    return;
+  }
+  clearInterval(timer); run(); db.close(); parentPort.close();
+});
 `;
 
 /**
  * A worker thread that checkpoints the SQLite database's WAL with its own connection, so that the connection serving
  * requests never blocks on a checkpoint's writes and fsyncs. PASSIVE checkpoints never wait for or block the writer.
  */
-function startCheckpointer(file: string): { stop(): Promise<void> } {
+function startCheckpointer(file: string): { stop(): Promise<void>; restartPoint(): Promise<void> | undefined } {
   const worker = new Worker(CHECKPOINTER, {
-    eval: true, workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3'), everyMs: CHECKPOINT_EVERY_MS },
+    eval: true,
+    workerData: { file, module: createRequire(import.meta.url).resolve('better-sqlite3'), everyMs: CHECKPOINT_EVERY_MS, restartFrames: WAL_RESTART_FRAMES },
   });
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   worker.on('error', () => undefined); // a failed checkpointer leaves checkpoints to the fallback on the main connection
+  let long = false;
+  let passDone: (() => void) | undefined;
+  worker.on('message', (m) => {
+    if (m === 'long') long = true;
+    else if (m === 'done') passDone?.();
+  });
   return {
+    restartPoint: () => {
+      if (!long || passDone) return undefined;
+      long = false;
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => passDone?.(), RESTART_WAIT_MS);
+        passDone = () => {
+          clearTimeout(timer);
+          passDone = undefined;
+          resolve();
+        };
+        worker.postMessage('now');
+      });
+    },
     stop: async () => {
       worker.ref(); // keep the process alive until it has let go of the database
       worker.postMessage('stop');
@@ -158,6 +197,18 @@ function startCheckpointer(file: string): { stop(): Promise<void> } {
  * its commit survives a power loss calls `syncCommitted` after committing.
  */
 const walSyncers = new WeakMap<Kysely<any>, () => Promise<void>>();
+const walRestarts = new WeakMap<Kysely<any>, () => Promise<void> | undefined>();
+
+/**
+ * SQLite: when the WAL has grown past `WAL_RESTART_FRAMES`, a promise that resolves once the checkpointer thread has
+ * copied it all into the database (or after a short bound); a write transaction begun right after it starts the WAL
+ * over. Otherwise (and on PostgreSQL) undefined. For a writer that commits continuously, between its transactions:
+ * the checkpointer's passes never catch up with it, so without this the WAL only starts over when it reaches the
+ * fallback size and the serving connection checkpoints itself — copying pages and two fsyncs on the event loop.
+ */
+export function walRestartPoint(db: Kysely<any>): Promise<void> | undefined {
+  return walRestarts.get(db)?.();
+}
 
 /**
  * Resolves once every transaction committed on `db` before the call is durable. SQLite: one `fdatasync` of the WAL

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import { AwsError } from '../shared/index.js';
-import { prepared, syncCommitted } from '../db/index.js';
+import { prepared, syncCommitted, walRestartPoint } from '../db/index.js';
 import { blobFileId, isInlineBlob, memoryBlobHandle, type BlobHandle, type BlobStore } from './blobstore.js';
 import type { WalrusTables, ObjectTable, BucketTable, UploadTable } from './schema.js';
 import {
@@ -381,6 +381,9 @@ export class Walrus {
     this.committing = true;
     try {
       while (this.commitQueue.length) {
+        // a long WAL: let the checkpointer finish it first, so that this transaction starts it over
+        const restart = walRestartPoint(this.db);
+        if (restart) await restart;
         const batch = this.commitQueue.splice(0, COMMIT_BATCH);
         // the jobs whose transaction committed, with what each returned
         const done: [CommitJob, string[]][] = [];
