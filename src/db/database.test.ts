@@ -61,12 +61,12 @@ test('syncCommitted resolves after a commit on either dialect', async () => {
   }
 });
 
-test('walRestartPoint: a writer that waits for it when the WAL is long starts the WAL over (SQLite)', async (t) => {
+test('walRestartPoint: a writer that waits for it when the WAL is long starts the WAL over (SQLite; PostgreSQL has none)', async () => {
   const db = await openTestDatabase<{ b: { id: number; data: Buffer } }>([{ name: 'x-001', up: async (k) => { await k.schema.createTable('b').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('data', testDbKind() === 'sqlite' ? 'blob' : 'bytea').execute(); } }]);
   try {
     if (db.kind !== 'sqlite') {
+      // PostgreSQL has no WAL of ours to restart: there is never anything to wait for
       assert.equal(walRestartPoint(db.db), undefined);
-      t.skip('SQLite only');
       return;
     }
     const walFrames = async () => Number((await sql<{ log: number }>`PRAGMA wal_checkpoint(PASSIVE)`.execute(db.db)).rows[0]!.log);
