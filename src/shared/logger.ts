@@ -74,7 +74,7 @@ export class LineBatch {
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sink: Sink, private readonly minBytes: number, private readonly maxDelayMs = LINE_DELAY_MS) {
+  constructor(private readonly sink: Sink, private readonly minBytes: number) {
     process.on('exit', () => this.flushSync());
   }
 
@@ -83,7 +83,7 @@ export class LineBatch {
     this.bytes += line.length; // (UTF-16 units: the byte count of the ASCII lines pino writes; a threshold only)
     if (this.bytes >= this.minBytes) this.handOver();
     // one timer for whatever is held (unref'd: it never keeps the process alive; exit flushes synchronously)
-    else if (this.timer === undefined) this.timer = setTimeout(() => this.handOver(), this.maxDelayMs).unref();
+    else if (this.timer === undefined) this.timer = setTimeout(() => this.handOver(), LINE_DELAY_MS).unref();
     return true;
   }
 

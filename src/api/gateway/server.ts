@@ -11,7 +11,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AwsError, infoLineWriter, requestId as newRequestId, type CredentialStore, type Logger, type Principal } from '../../shared/index.js';
+import { AwsError, infoLineWriter, readSmallBody, requestId as newRequestId, type CredentialStore, type Logger, type Principal } from '../../shared/index.js';
 import {
   parseQueryRequest, serializeQueryError, serializeQueryResponse, unsupportedOperation, type QueryService,
 } from '../../protocol/index.js';
@@ -62,27 +62,8 @@ export function detectService(path: string, headers: IncomingMessage['headers'],
 class BodyTooLarge extends Error {}
 
 function readBody(req: IncomingMessage, limit: number, contentLength: string | undefined): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(contentLength ?? 0);
-    if (declared > limit) {
-      reject(new BodyTooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.pause();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+  if (Number(contentLength ?? 0) > limit) return Promise.reject(new BodyTooLarge());
+  return readSmallBody(req, limit, () => new BodyTooLarge());
 }
 
 /**
@@ -227,7 +208,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       let err: AwsError;
       if (e instanceof AuthError) err = toServiceError(service, e);
       else if (e instanceof AwsError) err = e;
-      else if (req.destroyed && (e as { code?: string }).code === 'ECONNRESET') {
+      else if (req.destroyed && ['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE'].includes((e as { code?: string }).code ?? '')) {
         opts.log.debug({ requestId: rid, service, op }, 'client went away');
         return { op, status: 499 };
       } else {

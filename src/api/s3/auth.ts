@@ -16,10 +16,9 @@ export interface SigV4AuthOptions {
   now?: () => Date;
 }
 
-export function headersOf(req: IncomingMessage): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(req.headersDistinct)) if (v) out[k] = v;
-  return out;
+/** The request's headers as the verifier takes them (node's distinct-values view, built once per request; read only). */
+function headersOf(req: IncomingMessage): Record<string, string[]> {
+  return req.headersDistinct as Record<string, string[]>;
 }
 
 /** Iterates a decoded body, turning signature/format errors into S3 errors. */
@@ -36,7 +35,7 @@ async function* mapAuthErrors(src: AsyncIterable<Uint8Array>): AsyncGenerator<Ui
 export function sigv4Authenticator(opts: SigV4AuthOptions): S3Authenticator {
   return async (req, rawPath, rawQuery, virtualHostBucket) => {
     // No Authorization header and no query string: nothing to verify, an anonymous request (what `authenticate`
-    // answers for it, without copying the headers)
+    // answers for it, without building the headers view)
     if (rawQuery === '' && req.headers.authorization === undefined) return { principal: null, bodyCheck: { kind: 'none' } };
     const headers = headersOf(req);
     let r;

@@ -4,7 +4,7 @@
  * one or more blobs (with a byte range) out to the response.
  */
 import { pipeline } from 'node:stream/promises';
-import { AwsError } from '../../shared/index.js';
+import { AwsError, readSmallBody } from '../../shared/index.js';
 import { createChecksum } from '../../auth/sigv4/index.js';
 import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -139,39 +139,15 @@ function incompleteBody(): AwsError {
   return new AwsError('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header');
 }
 
-/**
- * A small body whole, refusing more than `limit` bytes (IncompleteBody). A plain stream (the request itself) is read
- * by its events: for a body of a chunk or two that costs less than an async iterator and its promises.
- */
+/** A small body whole, refusing more than `limit` bytes (IncompleteBody); the request itself is read by its events. */
 async function readWhole(src: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer> {
+  if (src instanceof Readable && !src.readableEnded) return readSmallBody(src, limit, incompleteBody);
   const parts: Buffer[] = [];
   let n = 0;
-  const add = (c: Uint8Array) => {
+  for await (const c of src) {
     n += c.length;
     if (n > limit) throw incompleteBody();
     parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.length));
-  };
-  if (src instanceof Readable && !src.readableEnded) {
-    await new Promise<void>((resolve, reject) => {
-      const done = (e?: unknown) => {
-        src.off('data', onData).off('end', done).off('error', done).off('close', onClose);
-        if (e === undefined) resolve();
-        else reject(e instanceof Error ? e : new Error(String(e)));
-      };
-      const onData = (c: Uint8Array) => {
-        try {
-          add(c);
-        } catch (e) {
-          src.pause();
-          done(e);
-        }
-      };
-      // closed before its end: the client went away
-      const onClose = () => done(Object.assign(new Error('request body aborted'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-      src.on('data', onData).once('end', done).once('error', done).once('close', onClose);
-    });
-  } else {
-    for await (const c of src) add(c);
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
 }

@@ -93,18 +93,22 @@ export function canonicalComponent(raw: string, plusAsSpace: boolean): string {
   return isCanonicalEncoded(raw) ? raw : encodeBytes(percentDecode(raw, plusAsSpace), false);
 }
 
+function upperHexVal(c: number): number {
+  return c >= 0x61 ? -1 : hexVal(c);
+}
+
 function isCanonicalEncoded(raw: string): boolean {
   const n = raw.length;
   for (let i = 0; i < n; i++) {
     const c = raw.charCodeAt(i);
     if (isUnreserved(c)) continue;
     if (c !== 0x25 || i + 2 >= n) return false;
-    const h = raw.charCodeAt(i + 1);
-    const l = raw.charCodeAt(i + 2);
     // only uppercase hex digits, as the encoder writes them
-    if (!((h >= 0x30 && h <= 0x39) || (h >= 0x41 && h <= 0x46)) || !((l >= 0x30 && l <= 0x39) || (l >= 0x41 && l <= 0x46))) return false;
+    const h = upperHexVal(raw.charCodeAt(i + 1));
+    const l = upperHexVal(raw.charCodeAt(i + 2));
+    if (h < 0 || l < 0) return false;
     // an escaped unreserved byte canonicalizes to the bare character
-    if (isUnreserved((hexVal(h) << 4) | hexVal(l))) return false;
+    if (isUnreserved((h << 4) | l)) return false;
     i += 2;
   }
   return true;
