@@ -4,30 +4,63 @@
  */
 import type { Readable } from 'node:stream';
 
+/** What one read in progress keeps, on the stream itself (under a symbol), for the shared listeners below. */
+interface BodyRead {
+  parts: Buffer[];
+  n: number;
+  limit: number;
+  tooLarge: () => Error;
+  resolve: (b: Buffer) => void;
+  reject: (e: Error) => void;
+}
+const kRead = Symbol('euca.bodyRead');
+type Reading = Readable & { [kRead]?: BodyRead | undefined };
+
 /**
  * The whole body of `src`, at most `limit` bytes, read by its events (for a body of a chunk or two that costs less
  * than an async iterator and its promises). More than `limit` bytes: rejects with `tooLarge()`, the stream paused and
  * no longer read. Closed before its end (the client went away): rejects with an `ERR_STREAM_PREMATURE_CLOSE` error.
+ *
+ * The listeners are module-level functions that find their read through the stream they are called on (`this`): no
+ * closures are made per request (under tsx, every named closure also costs a `defineProperty` of its name).
  */
 export function readSmallBody(src: Readable, limit: number, tooLarge: () => Error): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let n = 0;
-    const done = (e?: unknown) => {
-      src.off('data', onData).off('end', done).off('error', done).off('close', onClose);
-      if (e === undefined) resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, n));
-      else reject(e instanceof Error ? e : new Error(String(e)));
-    };
-    const onData = (c: Uint8Array) => {
-      n += c.length;
-      if (n > limit) {
-        src.pause();
-        done(tooLarge());
-        return;
-      }
-      parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.length));
-    };
-    const onClose = () => done(Object.assign(new Error('request body aborted'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    src.on('data', onData).once('end', done).once('error', done).once('close', onClose);
+    (src as Reading)[kRead] = { parts: [], n: 0, limit, tooLarge, resolve, reject };
+    src.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
+}
+
+function finish(src: Reading): BodyRead | undefined {
+  const r = src[kRead];
+  if (r === undefined) return undefined;
+  src[kRead] = undefined;
+  src.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+  return r;
+}
+
+function onData(this: Reading, c: Uint8Array): void {
+  const r = this[kRead];
+  if (r === undefined) return;
+  r.n += c.length;
+  if (r.n > r.limit) {
+    this.pause();
+    finish(this);
+    r.reject(r.tooLarge());
+    return;
+  }
+  r.parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.length));
+}
+
+function onEnd(this: Reading): void {
+  const r = finish(this);
+  if (r) r.resolve(r.parts.length === 1 ? r.parts[0]! : Buffer.concat(r.parts, r.n));
+}
+
+function onError(this: Reading, e: unknown): void {
+  finish(this)?.reject(e instanceof Error ? e : new Error(String(e)));
+}
+
+function onClose(this: Reading): void {
+  finish(this)?.reject(Object.assign(new Error('request body aborted'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
 }
