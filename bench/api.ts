@@ -179,7 +179,7 @@ try {
   if (inProcess) {
     const out = [`bench/api --in-process ${new Date().toISOString()}: the gateway's own work per request (gateway.handle with minimal ` +
       `request/response objects: no sockets, no node:http), min over 40 batches of 2000, log ${logMode}, load average ${loadavg()[0]!.toFixed(1)}`];
-    for (const name of ['admin', 'user']) out.push(`${name.padEnd(6)}: ${(await inProcessCost(cloud.gateway, signedHeaders.get(name)!, u.pathname, body)).toFixed(2)} µs/request`);
+    for (const name of ['admin', 'user'].filter((n) => !only || only.includes(n))) out.push(`${name.padEnd(6)}: ${(await inProcessCost(cloud.gateway, signedHeaders.get(name)!, u.pathname, body)).toFixed(2)} µs/request`);
     console.log(out.join('\n'));
   } else {
     const targets = [

@@ -45,6 +45,18 @@ test('AuthzCache is an LRU bounded in size', () => {
   assert.equal(c.size, 2);
 });
 
+test('AuthzCache: an entry read between insertions is never evicted; untouched ones are, oldest first', () => {
+  const c = new AuthzCache<number>({ max: 8 });
+  c.set('hot', 'x', 0);
+  for (let i = 1; i <= 100; i++) {
+    c.set(`k${i}`, 'x', i);
+    assert.equal(c.get('hot'), 0, `after ${i} insertions`);
+    assert.ok(c.size <= 8);
+  }
+  assert.equal(c.get('k92'), undefined, 'older cold entries were evicted');
+  assert.equal(c.get('k100'), 100);
+});
+
 test('PolicyCompileCache compiles a document once and still rejects bad ones', () => {
   const cc = new PolicyCompileCache();
   const text = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}';

@@ -35,25 +35,31 @@ export function environmentOf(ctx: AuthzContext): RequestEnvironment {
   return { sourceIp: ctx.sourceIp, now: ctx.now, secure: ctx.secure, region: ctx.region, userAgent: ctx.userAgent };
 }
 
+/** A principal's identity policies and its tags as `aws:PrincipalTag/<key>` condition keys. */
+export interface IdentityFacts {
+  policies: PolicySet;
+  tags: Record<string, string>;
+  hasTags: boolean;
+}
+const EMPTY_SET = new PolicySet([]);
+const NO_FACTS: IdentityFacts = { policies: EMPTY_SET, tags: {}, hasTags: false };
+
 export class IamAuthorizer {
-  readonly identityCache: AuthzCache<PolicySet>;
+  /** Per credential: the principal's compiled identity policies and its `aws:PrincipalTag/…` keys, loaded together. */
+  readonly identityCache: AuthzCache<IdentityFacts>;
   private readonly accountCache: AuthzCache<CompiledPolicy[]>;
-  private readonly tagCache: AuthzCache<Record<string, string>>;
   private readonly compiler = new PolicyCompileCache();
 
   constructor(private readonly directory: IamDirectory, iam?: Pick<IamStore, 'onChange'>, opts: { ttlMs?: number } = {}) {
-    this.identityCache = new AuthzCache<PolicySet>({ ttlMs: opts.ttlMs ?? 60_000 });
+    this.identityCache = new AuthzCache<IdentityFacts>({ ttlMs: opts.ttlMs ?? 60_000 });
     this.accountCache = new AuthzCache<CompiledPolicy[]>({ ttlMs: opts.ttlMs ?? 60_000 });
-    this.tagCache = new AuthzCache<Record<string, string>>({ ttlMs: opts.ttlMs ?? 60_000 });
     directory.onChange((accountId) => {
       this.identityCache.invalidateAccount(accountId);
       this.accountCache.invalidateAccount(accountId);
-      this.tagCache.invalidateAccount(accountId);
     });
     iam?.onChange(() => {
       this.identityCache.invalidateAll();
       this.accountCache.invalidateAll();
-      this.tagCache.invalidateAll();
     });
   }
 
@@ -71,21 +77,32 @@ export class IamAuthorizer {
 
   /** The principal's identity policies, compiled and indexed; cached per credential. */
   async identityPolicies(p: Principal): Promise<PolicySet> {
-    const key = `${p.accessKeyId ?? ''}|${p.userId}`;
-    return this.identityCache.getOrLoad(key, p.accountId, async () => {
-      if (p.kind === 'assumed-role' && p.role) return new PolicySet(this.compileAll(await this.directory.rolePolicyDocuments(p.role.roleId)));
-      if (p.kind === 'user') return new PolicySet(this.compileAll(await this.directory.userPolicyDocuments(p.userId)));
-      return new PolicySet([]);
-    });
+    return (await this.identityFacts(p)).policies;
   }
 
-  /** `aws:PrincipalTag/<key>` condition keys from the user's (or the role's) tags; cached like the policies. */
+  /** `aws:PrincipalTag/<key>` condition keys from the user's (or the role's) tags; cached with the policies. */
   async principalTagKeys(p: Principal): Promise<Record<string, string>> {
-    if (p.kind !== 'user' && p.kind !== 'assumed-role') return {};
-    return this.tagCache.getOrLoad(`${p.accessKeyId ?? ''}|${p.userId}`, p.accountId, async () => {
-      const tags = p.kind === 'assumed-role' && p.role ? await this.directory.tagsById('role', p.role.roleId) : await this.directory.tagsById('user', p.userId);
-      return Object.fromEntries(tags.map((t) => [`aws:PrincipalTag/${t.Key}`, t.Value]));
-    });
+    return (await this.identityFacts(p)).tags;
+  }
+
+  /**
+   * What a principal's own policies and tags say, from the cache (a synchronous hit: no promise on the usual path) or
+   * loaded and cached.
+   */
+  private identityFacts(p: Principal): IdentityFacts | Promise<IdentityFacts> {
+    if (p.kind !== 'user' && p.kind !== 'assumed-role') return NO_FACTS;
+    const key = p.accessKeyId === undefined ? `|${p.userId}` : `${p.accessKeyId}|${p.userId}`;
+    return this.identityCache.get(key) ?? this.identityCache.getOrLoad(key, p.accountId, () => this.loadFacts(p));
+  }
+
+  private async loadFacts(p: Principal): Promise<IdentityFacts> {
+    const role = p.kind === 'assumed-role' ? p.role : undefined;
+    if (p.kind === 'assumed-role' && !role) return NO_FACTS;
+    const [docs, tags] = role
+      ? await Promise.all([this.directory.rolePolicyDocuments(role.roleId), this.directory.tagsById('role', role.roleId)])
+      : await Promise.all([this.directory.userPolicyDocuments(p.userId), this.directory.tagsById('user', p.userId)]);
+    const tagKeys = Object.fromEntries(tags.map((t) => [`aws:PrincipalTag/${t.Key}`, t.Value]));
+    return { policies: new PolicySet(this.compileAll(docs)), tags: tagKeys, hasTags: tags.length > 0 };
   }
 
   private sessionPolicies(p: Principal): PolicySet | undefined {
@@ -104,12 +121,14 @@ export class IamAuthorizer {
     if (p.isCloudAdmin) return { decision: 'Allow', reason: 'cloud administrator' };
     const env = environmentOf(ctx);
     const needsPolicies = !p.isAccountAdmin || requests.some((r) => r.resourceAccount !== undefined && r.resourceAccount !== p.accountId);
-    const identity = needsPolicies && p.kind !== 'anonymous' ? await this.identityPolicies(p) : new PolicySet([]);
-    const session = this.sessionPolicies(p);
+    let identity = EMPTY_SET;
     if (needsPolicies && p.kind !== 'anonymous') {
-      const tags = await this.principalTagKeys(p);
-      if (Object.keys(tags).length) requests = requests.map((r) => ({ ...r, conditions: { ...tags, ...r.conditions } }));
+      const found = this.identityFacts(p);
+      const facts = found instanceof Promise ? await found : found;
+      identity = facts.policies;
+      if (facts.hasTags) requests = requests.map((r) => ({ ...r, conditions: { ...facts.tags, ...r.conditions } }));
     }
+    const session = this.sessionPolicies(p);
     // every key present (absent ones undefined): one object shape, so the engine's property loads stay monomorphic
     return authorizeAll(
       {
