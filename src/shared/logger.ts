@@ -16,17 +16,18 @@ const REDACT = [
  * - no `destination`: synchronous writes to stdout (each line one write(2): fine for commands);
  * - a stream: written to it;
  * - a file path or a file descriptor (e.g. 1 for a daemon whose stdout is its log file): lines are buffered and
- *   written asynchronously in blocks of at least 4 KiB, so request handling never waits on the disk; pino flushes the
- *   buffer synchronously when the process exits.
+ *   written asynchronously in blocks (64 KiB to a file path, 8 KiB to a descriptor, which may be a pipe), so request
+ *   handling never waits on the disk; what is held is written synchronously when the process exits.
  */
 export function createLogger(name: string, level = process.env.EUCA_LOG_LEVEL ?? 'info', destination?: NodeJS.WritableStream | string | number): Logger {
   const opts = { name, level, redact: { paths: REDACT, censor: '[redacted]' } };
   let logger: Logger;
   if (destination === undefined) logger = pino(opts);
   else if (typeof destination === 'string' || typeof destination === 'number') {
-    // (writes of at most 8 KiB: what is in flight when the process exits may be lost on a full pipe; the rest is
-    // written synchronously then)
-    logger = pino(opts, new LineBatch(pino.destination({ dest: destination, sync: false, minLength: 0, maxWrite: 8192 }), 4096));
+    // (to a descriptor, writes of at most 8 KiB: what is in flight when the process exits may be lost on a full pipe;
+    // the rest is written synchronously then)
+    const block = typeof destination === 'string' ? 65536 : 8192;
+    logger = pino(opts, new LineBatch(pino.destination({ dest: destination, sync: false, minLength: 0, maxWrite: block, contentMode: 'buffer' }), block));
   } else logger = pino(opts, destination);
   plainFormat.add(logger);
   return logger;
@@ -63,27 +64,34 @@ type Sink = ReturnType<typeof pino.destination>;
 export const LINE_DELAY_MS = 200;
 
 /**
- * Collects log lines and hands them to the asynchronous file writer (sonic-boom) in blocks of at least `minBytes`.
- * sonic-boom buffers by itself, but measures the UTF-8 length of its whole pending buffer on every write (flattening
- * the concatenated string each time), which made one access-log line cost ~1 µs per KiB already buffered; here each
- * line is measured once and a block is joined once. Lines still held are handed over and written synchronously when
- * the process exits (also after an uncaught exception, which exits through 'exit'), and by `flush`/`flushSync`.
+ * Collects log lines into a block of bytes and hands full blocks to the asynchronous file writer (sonic-boom, in its
+ * buffer mode). Each line is encoded once, straight into the block; sonic-boom's string mode would measure its whole
+ * pending string on every write and encode it again after every partial write. A line waits at most
+ * `LINE_DELAY_MS`; what is held is handed over and written synchronously when the process exits (also after an
+ * uncaught exception, which exits through 'exit'), and by `flush`/`flushSync`.
  */
 export class LineBatch {
-  private lines: string[] = [];
-  private bytes = 0;
+  private block: Buffer;
+  private used = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sink: Sink, private readonly minBytes: number) {
+  constructor(private readonly sink: Sink, private readonly blockBytes: number) {
+    this.block = Buffer.allocUnsafe(blockBytes);
     process.on('exit', () => this.flushSync());
   }
 
   write(line: string): boolean {
-    this.lines.push(line);
-    this.bytes += line.length; // (UTF-16 units: the byte count of the ASCII lines pino writes; a threshold only)
-    if (this.bytes >= this.minBytes) this.handOver();
+    // (a UTF-16 unit is at most 3 bytes of UTF-8: a line this long may not fit in what is left of the block)
+    if (line.length * 3 > this.blockBytes - this.used) {
+      this.handOver();
+      if (line.length * 3 > this.blockBytes) {
+        this.sink.write(Buffer.from(line, 'utf8') as unknown as string);
+        return true;
+      }
+    }
+    this.used += this.block.write(line, this.used, 'utf8');
     // one timer for whatever is held (unref'd: it never keeps the process alive; exit flushes synchronously)
-    else if (this.timer === undefined) this.timer = setTimeout(() => this.handOver(), LINE_DELAY_MS).unref();
+    if (this.timer === undefined) this.timer = setTimeout(() => this.handOver(), LINE_DELAY_MS).unref();
     return true;
   }
 
@@ -92,11 +100,12 @@ export class LineBatch {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.lines.length === 0) return;
-    const block = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
-    this.lines = [];
-    this.bytes = 0;
-    this.sink.write(block);
+    if (this.used === 0) return;
+    // the writer keeps the bytes until they are written: a new block for what follows
+    const full = this.block.subarray(0, this.used);
+    this.block = Buffer.allocUnsafe(this.blockBytes);
+    this.used = 0;
+    this.sink.write(full as unknown as string);
   }
 
   /** Hands the held lines over and calls back once everything is written. */

@@ -42,21 +42,25 @@ test('a log file gets every line, in order, when the process exits right after l
   const dir = mkdtempSync(join(tmpdir(), 'euca-logfile-'));
   const logger = new URL('../../src/shared/index.ts', import.meta.url).href;
   try {
-    for (const ending of ['process.exit(3)', 'throw new Error("boom")']) {
-      const file = join(dir, `${ending.length}.log`);
+    // a file path (64 KiB blocks) and a descriptor (8 KiB blocks, it may be a pipe); one line longer than a block
+    for (const [ending, dest] of [['process.exit(3)', 'path'], ['throw new Error("boom")', 'path'], ['process.exit(3)', 'fd'], ['throw new Error("boom")', 'fd']] as const) {
+      const file = join(dir, `${ending.length}-${dest}.log`);
+      const target = dest === 'path' ? JSON.stringify(file) : `(await import('node:fs')).openSync(${JSON.stringify(file)}, 'a')`;
       // enough lines for several blocks, the last one partial; the file opens asynchronously, so wait for it first
       const script = `import { createLogger } from ${JSON.stringify(logger)};
-        const log = createLogger('t', 'info', ${JSON.stringify(file)});
+        const log = createLogger('t', 'info', ${target});
         log.info('first'); await new Promise((r) => setTimeout(r, 200));
-        for (let i = 0; i < 1000; i++) log.info({ i }, 'line');
+        for (let i = 0; i < 5000; i++) log.info({ i }, i === 2500 ? 'x'.repeat(100000) : 'line');
         ${ending};`;
       const code = await new Promise<number | null>((resolve) => {
         execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], (err) => resolve(err ? (err as { code?: number }).code ?? null : 0));
       });
       assert.notEqual(code, 0);
       const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; i?: number });
-      assert.equal(lines.length, 1001, ending);
-      assert.deepEqual(lines.slice(1).map((l) => l.i), [...Array(1000).keys()], ending);
+      const label = `${ending}, ${dest}`;
+      assert.equal(lines.length, 5001, label);
+      assert.deepEqual(lines.slice(1).map((l) => l.i), [...Array(5000).keys()], label);
+      assert.equal(lines[2501]!.msg.length, 100000, label);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
