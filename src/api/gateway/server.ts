@@ -62,8 +62,9 @@ export function detectService(path: string, headers: IncomingMessage['headers'],
 class BodyTooLarge extends Error {}
 
 function readBody(req: IncomingMessage, limit: number, contentLength: string | undefined): Promise<Buffer> {
-  if (Number(contentLength ?? 0) > limit) return Promise.reject(new BodyTooLarge());
-  return readSmallBody(req, limit, () => new BodyTooLarge());
+  const length = Number(contentLength ?? 0);
+  if (length > limit) return Promise.reject(new BodyTooLarge());
+  return readSmallBody(req, limit, () => new BodyTooLarge(), Number.isSafeInteger(length) && length > 0 ? length : undefined);
 }
 
 /**
