@@ -52,26 +52,27 @@ export function unsupportedOperation(service: QueryService, operation: string): 
  * (`policyDocumentType`) are URL-encoded as IAM does.
  * @returns status 200, `content-type: text/xml` and `x-amzn-RequestId` headers, and the XML body.
  */
+const CONTENT_ONLY = { contentOnly: true } as const;
+
 export function serializeQueryResponse(service: QueryService, operation: string, output: unknown, requestId: string): WireResponse {
   const model = loadModel(service);
   const op = model.operation(operation);
   if (!op) throw new Error(`protocol: ${service} has no operation ${operation}`);
   const ns = model.xmlNamespace;
   const rid = escapeXml(requestId);
-  const parts: string[] = [DECL, `<${operation}Response xmlns="${ns}">`];
+  let body = `${DECL}<${operation}Response xmlns="${ns}">`;
   if (service === 'ec2') {
-    parts.push(`<requestId>${rid}</requestId>`);
-    if (op.output) parts.push(writeShapeXml(service, op.output.shape, output ?? {}, { contentOnly: true }));
-    else parts.push('<return>true</return>');
+    body += `<requestId>${rid}</requestId>`;
+    body += op.output ? writeShapeXml(service, op.output.shape, output ?? {}, CONTENT_ONLY) : '<return>true</return>';
   } else {
     if (op.output) {
       const wrapper = op.output.resultWrapper ?? `${operation}Result`;
-      parts.push(`<${wrapper}>`, writeShapeXml(service, op.output.shape, output ?? {}, { contentOnly: true }), `</${wrapper}>`);
+      body += `<${wrapper}>${writeShapeXml(service, op.output.shape, output ?? {}, CONTENT_ONLY)}</${wrapper}>`;
     }
-    parts.push(`<ResponseMetadata><RequestId>${rid}</RequestId></ResponseMetadata>`);
+    body += `<ResponseMetadata><RequestId>${rid}</RequestId></ResponseMetadata>`;
   }
-  parts.push(`</${operation}Response>`);
-  return { status: op.http.responseCode ?? 200, headers: headers(requestId), body: parts.join('') };
+  body += `</${operation}Response>`;
+  return { status: op.http.responseCode ?? 200, headers: headers(requestId), body };
 }
 
 /**

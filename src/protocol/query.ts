@@ -25,22 +25,34 @@ interface TreeNode {
 /** Folds `a.b.1.c=v` parameters into a prefix tree. The first occurrence of a key wins. */
 function buildTree(params: URLSearchParams): TreeNode {
   const root: TreeNode = {};
-  for (const [key, value] of params) {
-    if (key.length > MAX_KEY_LENGTH) continue;
-    const segs = key.split('.');
-    if (segs.length > MAX_SEGMENTS) continue;
+  // (forEach: URLSearchParams' iterator makes a [key, value] array per parameter)
+  params.forEach((value, key) => {
+    if (key.length > MAX_KEY_LENGTH) return;
     let node = root;
-    for (const s of segs) {
+    if (key.indexOf('.') < 0) {
+      // a top-level parameter (most of them): no split
       node.c ??= new Map();
-      let next = node.c.get(s);
+      let next = node.c.get(key);
       if (!next) {
         next = {};
-        node.c.set(s, next);
+        node.c.set(key, next);
       }
       node = next;
+    } else {
+      const segs = key.split('.');
+      if (segs.length > MAX_SEGMENTS) return;
+      for (const s of segs) {
+        node.c ??= new Map();
+        let next = node.c.get(s);
+        if (!next) {
+          next = {};
+          node.c.set(s, next);
+        }
+        node = next;
+      }
     }
     if (node.v === undefined) node.v = value;
-  }
+  });
   return root;
 }
 
@@ -91,8 +103,11 @@ class Parser {
 
   structure(shapeName: string, node: TreeNode | undefined, wirePath: string, awsPath: string): Record<string, unknown> {
     const out: Record<string, unknown> = {};
+    const children = node?.c;
     for (const m of this.model.members(shapeName)) {
-      const child = node?.c?.get(m.queryName);
+      const child = children?.get(m.queryName);
+      // (the paths, for messages, are made only for members present or required)
+      if (child === undefined && !m.required) continue;
       const wp = wirePath ? `${wirePath}.${m.queryName}` : m.queryName;
       const ap = awsPath ? `${awsPath}.${lowerFirst(m.name)}` : lowerFirst(m.name);
       const value = child ? this.value(m.shape, m.ref, child, wp, ap) : undefined;
