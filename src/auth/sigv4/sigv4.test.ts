@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AuthError } from './errors.js';
-import { parseAuthorizationHeader, parseCredential } from './sigv4.js';
+import { parseAuthorizationCached, parseAuthorizationHeader, parseCredential } from './sigv4.js';
 import { ALGORITHM } from './canonical.js';
 
 /** The straightforward parser (split, trim, Map) that the in-place scanner must agree with. */
@@ -77,4 +77,37 @@ test('parseAuthorizationHeader: agrees with the reference parser on spacing, rep
     cases.push(GOOD.slice(0, at) + ch + GOOD.slice(at + rnd(3)));
   }
   for (const c of cases) assert.deepEqual(outcome(() => parseAuthorizationHeader(c)), outcome(() => reference(c)), JSON.stringify(c));
+});
+
+test('parseAuthorizationCached: the same answer as the full parse, for a new header, a remembered prefix with another signature, and mutations', () => {
+  const withScope = (v: string) => {
+    const p = parseAuthorizationHeader(v);
+    const c = p.credential;
+    return { ...p, scope: `${c.date}/${c.region}/${c.service}/${c.terminator}` };
+  };
+  let seed = 11;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[rnd(16)]).join('');
+  const prefix = GOOD.slice(0, GOOD.lastIndexOf(', Signature='));
+  const cases = [GOOD, GOOD, `${prefix}, Signature=${hex(64)}`, `${prefix}, Signature=${hex(63)}`, `${prefix}, Signature=${hex(63)}G`,
+    `${prefix}, Signature=${hex(32)} ${hex(31)}`, `${prefix}, Signature=${hex(31)},${hex(32)}`, `${prefix}, Signature=${hex(64).toUpperCase()}`,
+    `${prefix},Signature=${hex(64)}`, `${prefix}, Signature=${hex(64)}, Signature=${hex(64)}`];
+  // mutations of the prefix (each then seen again with a new signature), and of the signature
+  const alphabet = [' ', ',', '=', ';', '/', 'A', '\u00a0', ''];
+  for (let i = 0; i < 1000; i++) {
+    const at = ALGORITHM.length + rnd(GOOD.length - ALGORITHM.length);
+    const mutated = GOOD.slice(0, at) + alphabet[rnd(alphabet.length)]! + GOOD.slice(at + rnd(3));
+    const cut = mutated.lastIndexOf(', Signature=');
+    cases.push(mutated, cut > 0 ? `${mutated.slice(0, cut)}, Signature=${hex(64)}` : mutated);
+  }
+  for (const c of cases) {
+    const first = outcome(() => parseAuthorizationCached(c));
+    assert.deepEqual(first, outcome(() => withScope(c)), JSON.stringify(c));
+    assert.deepEqual(outcome(() => parseAuthorizationCached(c)), first, `again: ${JSON.stringify(c)}`);
+  }
+  // a remembered prefix is not parsed again: its parse is shared
+  const a = parseAuthorizationCached(`${prefix}, Signature=${hex(64)}`);
+  const b = parseAuthorizationCached(`${prefix}, Signature=${hex(64)}`);
+  assert.notEqual(a.signature, b.signature);
+  assert.equal(a.credential, b.credential, 'the second header was answered from the remembered prefix');
 });

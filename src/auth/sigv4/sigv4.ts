@@ -108,6 +108,34 @@ export function parseAuthorizationHeader(value: string): ParsedAuthorization {
   }
   return { credential: cred, signedHeaders, signedHeadersRaw, signature };
 }
+/**
+ * `parseAuthorizationHeader` and the credential scope, remembered per header prefix: every request a client signs
+ * with one key on one day for one service has the same `Credential` and `SignedHeaders`, and only its final
+ * `Signature=<64 hex>` differs. A header of that form whose prefix was parsed before is not parsed again; any other
+ * goes through the full parse. (The prefix holds no secret: an access key id, a date, region, service, header names.)
+ */
+export function parseAuthorizationCached(value: string): ParsedAuthorization & { scope: string } {
+  const at = value.lastIndexOf(SIGNATURE_PAIR);
+  const tail = at > 0 && value.length - at - SIGNATURE_PAIR.length === 64;
+  if (tail) {
+    const hit = authPrefixes.get(value.slice(0, at));
+    if (hit !== undefined) {
+      const signature = value.slice(at + SIGNATURE_PAIR.length);
+      if (HEX64.test(signature)) return { credential: hit.credential, signedHeaders: hit.signedHeaders, signedHeadersRaw: hit.signedHeadersRaw, signature, scope: hit.scope };
+    }
+  }
+  const parsed = parseAuthorizationHeader(value);
+  const c = parsed.credential;
+  const out = { ...parsed, scope: `${c.date}/${c.region}/${c.service}/${c.terminator}` };
+  if (tail && HEX64.test(parsed.signature) && parsed.signature === value.slice(at + SIGNATURE_PAIR.length)) {
+    if (authPrefixes.size >= 1024) authPrefixes.clear();
+    authPrefixes.set(value.slice(0, at), out);
+  }
+  return out;
+}
+const SIGNATURE_PAIR = ', Signature=';
+const authPrefixes = new Map<string, ParsedAuthorization & { scope: string }>();
+
 /** The distinct keys of an Authorization header's pairs, in order (for the error message only). */
 function authorizationKeys(value: string): string[] {
   const seen: string[] = [];
@@ -311,7 +339,7 @@ function finishPayload(
 
 export async function verifySigV4Header(req: SignedRequest, opts: VerifyOptions, authorization: string): Promise<AuthResult> {
   const method = 'sigv4-header';
-  const auth = parseAuthorizationHeader(authorization);
+  const auth = parseAuthorizationCached(authorization);
   const xAmzDate = firstHeader(req.headers, 'x-amz-date');
   let date: Date | undefined;
   let amzDate: string;
@@ -333,7 +361,8 @@ export async function verifySigV4Header(req: SignedRequest, opts: VerifyOptions,
   const id = await lookupKey(opts, auth.credential.accessKeyId, method);
   const s3 = opts.service === 's3';
   const payload = payloadFor(req, opts, method, firstHeader(req.headers, 'x-amz-content-sha256')?.trim());
-  const scope = `${auth.credential.date}/${auth.credential.region}/${auth.credential.service}/aws4_request`;
+  // (checkScope has made sure the terminator is aws4_request)
+  const scope = auth.scope;
   const key = signingKeyFor(id, auth.credential);
   const headersBlock = canonicalHeaders(req.headers, auth.signedHeaders);
   const params = parseQueryCached(req);
