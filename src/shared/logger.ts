@@ -2,6 +2,7 @@
  * @module shared/logger
  * Structured logs (pino). Secrets never appear: credentials and signatures are redacted by path.
  */
+import { fstatSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -16,21 +17,30 @@ const REDACT = [
  * - no `destination`: synchronous writes to stdout (each line one write(2): fine for commands);
  * - a stream: written to it;
  * - a file path or a file descriptor (e.g. 1 for a daemon whose stdout is its log file): lines are buffered and
- *   written asynchronously in blocks (64 KiB to a file path, 8 KiB to a descriptor, which may be a pipe), so request
- *   handling never waits on the disk; what is held is written synchronously when the process exits.
+ *   written asynchronously in blocks (64 KiB to a file, 8 KiB to a pipe or a terminal), so request handling never
+ *   waits on the disk; what is held is written synchronously when the process exits.
  */
 export function createLogger(name: string, level = process.env.EUCA_LOG_LEVEL ?? 'info', destination?: NodeJS.WritableStream | string | number): Logger {
   const opts = { name, level, redact: { paths: REDACT, censor: '[redacted]' } };
   let logger: Logger;
   if (destination === undefined) logger = pino(opts);
   else if (typeof destination === 'string' || typeof destination === 'number') {
-    // (to a descriptor, writes of at most 8 KiB: what is in flight when the process exits may be lost on a full pipe;
-    // the rest is written synchronously then)
-    const block = typeof destination === 'string' ? 65536 : 8192;
+    // (to a pipe or a terminal, writes of at most 8 KiB: what is in flight when the process exits may be lost on a
+    // full pipe; the rest is written synchronously then)
+    const block = typeof destination === 'string' || isRegularFile(destination) ? 65536 : 8192;
     logger = pino(opts, new LineBatch(pino.destination({ dest: destination, sync: false, minLength: 0, maxWrite: block, contentMode: 'buffer' }), block));
   } else logger = pino(opts, destination);
   plainFormat.add(logger);
   return logger;
+}
+
+/** Whether a descriptor is a regular file (the daemon's stdout is its log file: `euca up` opens it). */
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Loggers made here: pino's default line format (epoch `time`, no formatters or mixins). */

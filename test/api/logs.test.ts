@@ -42,7 +42,7 @@ test('a log file gets every line, in order, when the process exits right after l
   const dir = mkdtempSync(join(tmpdir(), 'euca-logfile-'));
   const logger = new URL('../../src/shared/index.ts', import.meta.url).href;
   try {
-    // a file path (64 KiB blocks) and a descriptor (8 KiB blocks, it may be a pipe); one line longer than a block
+    // a file path and a file's descriptor (64 KiB blocks); one line longer than a block
     for (const [ending, dest] of [['process.exit(3)', 'path'], ['throw new Error("boom")', 'path'], ['process.exit(3)', 'fd'], ['throw new Error("boom")', 'fd']] as const) {
       const file = join(dir, `${ending.length}-${dest}.log`);
       const target = dest === 'path' ? JSON.stringify(file) : `(await import('node:fs')).openSync(${JSON.stringify(file)}, 'a')`;
@@ -62,6 +62,16 @@ test('a log file gets every line, in order, when the process exits right after l
       assert.deepEqual(lines.slice(1).map((l) => l.i), [...Array(5000).keys()], label);
       assert.equal(lines[2501]!.msg.length, 100000, label);
     }
+    // a pipe (the daemon's stdout read by another program: 8 KiB blocks), at a normal end
+    const script = `import { createLogger } from ${JSON.stringify(logger)};
+      const log = createLogger('t', 'info', 1);
+      for (let i = 0; i < 5000; i++) log.info({ i }, i === 2500 ? 'x'.repeat(100000) : 'line');`;
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    const piped = out.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; i?: number });
+    assert.deepEqual(piped.map((l) => l.i), [...Array(5000).keys()], 'pipe');
+    assert.equal(piped[2500]!.msg.length, 100000, 'pipe');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
