@@ -46,14 +46,14 @@ export function unsupportedOperation(service: QueryService, operation: string): 
   return new AwsError('NotImplemented', `The operation ${op} is not implemented by this cloud.`, { status: 501, fault: 'Receiver' });
 }
 
+const CONTENT_ONLY = { contentOnly: true } as const;
+
 /**
  * Serializes a handler's output for the wire. `output` is a plain object keyed by the output shape's member names
  * (`undefined`/`null` members are skipped; timestamps may be Date, ISO string or epoch ms). IAM policy documents
  * (`policyDocumentType`) are URL-encoded as IAM does.
  * @returns status 200, `content-type: text/xml` and `x-amzn-RequestId` headers, and the XML body.
  */
-const CONTENT_ONLY = { contentOnly: true } as const;
-
 export function serializeQueryResponse(service: QueryService, operation: string, output: unknown, requestId: string): WireResponse {
   const model = loadModel(service);
   const op = model.operation(operation);

@@ -22,34 +22,30 @@ interface TreeNode {
   c?: Map<string, TreeNode>;
 }
 
+function childOf(node: TreeNode, name: string): TreeNode {
+  node.c ??= new Map();
+  let next = node.c.get(name);
+  if (!next) {
+    next = {};
+    node.c.set(name, next);
+  }
+  return next;
+}
+
 /** Folds `a.b.1.c=v` parameters into a prefix tree. The first occurrence of a key wins. */
 function buildTree(params: URLSearchParams): TreeNode {
   const root: TreeNode = {};
   // (forEach: URLSearchParams' iterator makes a [key, value] array per parameter)
   params.forEach((value, key) => {
     if (key.length > MAX_KEY_LENGTH) return;
-    let node = root;
-    if (key.indexOf('.') < 0) {
-      // a top-level parameter (most of them): no split
-      node.c ??= new Map();
-      let next = node.c.get(key);
-      if (!next) {
-        next = {};
-        node.c.set(key, next);
-      }
-      node = next;
-    } else {
+    let node: TreeNode;
+    // a top-level parameter (most of them) needs no split
+    if (key.indexOf('.') < 0) node = childOf(root, key);
+    else {
       const segs = key.split('.');
       if (segs.length > MAX_SEGMENTS) return;
-      for (const s of segs) {
-        node.c ??= new Map();
-        let next = node.c.get(s);
-        if (!next) {
-          next = {};
-          node.c.set(s, next);
-        }
-        node = next;
-      }
+      node = root;
+      for (const s of segs) node = childOf(node, s);
     }
     if (node.v === undefined) node.v = value;
   });
