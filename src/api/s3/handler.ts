@@ -179,12 +179,15 @@ async function handle(deps: S3HandlerDeps, log: Logger, prefix: string, req: Inc
     ctx = {
       ...baseCtx,
       principal: auth.principal ?? ANONYMOUS,
-      body: () => {
+      // (method shorthand: under tsx an arrow function in a property is given its name by a defineProperty per request)
+      body() {
         if (!auth.decodeBody) return req;
         decoded ??= auth.decodeBody(req);
         return decoded.stream;
       },
-      trailers: () => decoded?.trailers() ?? {},
+      trailers() {
+        return decoded?.trailers() ?? {};
+      },
       bodyCheck: auth.bodyCheck,
       ...(auth.decodedLength !== undefined ? { contentLength: auth.decodedLength } : cl !== undefined && /^\d+$/.test(cl) ? { contentLength: Number(cl) } : {}),
     };

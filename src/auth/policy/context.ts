@@ -44,24 +44,26 @@ export function principalType(p: Principal): string {
 /** The global keys that do not depend on the request's action (cacheable per request). */
 export function globalKeys(principal: Principal, env: RequestEnvironment): Map<string, string[]> {
   const m = new Map<string, string[]>();
-  const set = (k: string, v: string | undefined): void => {
-    if (v !== undefined && v !== '') m.set(k.toLowerCase(), [v]);
-  };
-  set('aws:SourceIp', normalizeIp(env.sourceIp));
-  set('aws:CurrentTime', isoSeconds(env.now));
-  set('aws:EpochTime', String(Math.floor(env.now.getTime() / 1000)));
-  set('aws:SecureTransport', env.secure ? 'true' : 'false');
-  set('aws:RequestedRegion', env.region);
-  set('aws:UserAgent', env.userAgent);
-  if (env.tokenIssueTime) set('aws:TokenIssueTime', isoSeconds(env.tokenIssueTime));
+  // (keys written lower-case; `put` is a module function: a closure here would be made, and under tsx named, per call)
+  put(m, 'aws:sourceip', normalizeIp(env.sourceIp));
+  put(m, 'aws:currenttime', isoSeconds(env.now));
+  put(m, 'aws:epochtime', String(Math.floor(env.now.getTime() / 1000)));
+  put(m, 'aws:securetransport', env.secure ? 'true' : 'false');
+  put(m, 'aws:requestedregion', env.region);
+  put(m, 'aws:useragent', env.userAgent);
+  if (env.tokenIssueTime) put(m, 'aws:tokenissuetime', isoSeconds(env.tokenIssueTime));
   if (principal.kind !== 'anonymous') {
-    set('aws:PrincipalAccount', principal.accountId);
-    set('aws:PrincipalType', principalType(principal));
-    set('aws:userid', principal.userId);
-    if (principal.kind === 'user') set('aws:username', principal.userName);
-    set('aws:PrincipalArn', principal.kind === 'assumed-role' && principal.role ? principal.role.arn : principal.arn);
+    put(m, 'aws:principalaccount', principal.accountId);
+    put(m, 'aws:principaltype', principalType(principal));
+    put(m, 'aws:userid', principal.userId);
+    if (principal.kind === 'user') put(m, 'aws:username', principal.userName);
+    put(m, 'aws:principalarn', principal.kind === 'assumed-role' && principal.role ? principal.role.arn : principal.arn);
   }
   return m;
+}
+
+function put(m: Map<string, string[]>, lowerKey: string, v: string | undefined): void {
+  if (v !== undefined && v !== '') m.set(lowerKey, [v]);
 }
 
 /** The global condition keys (lower-cased): a request's own condition keys can never set these. */

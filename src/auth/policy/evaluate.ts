@@ -131,11 +131,13 @@ const RANK: Record<Grant, number> = { account: 1, role: 2, direct: 3 };
 
 const ROOT_RE = /^arn:[^:]+:iam::(\d{12}):root$/;
 
+/** The stronger of two grants (a function, not a closure per call: under tsx each closure's name costs a defineProperty). */
+function better(best: Grant | null, g: Grant): Grant {
+  return best === null || RANK[g] > RANK[best] ? g : best;
+}
+
 export function principalMatch(refs: readonly PrincipalRef[], p: Principal, env: RequestEnvironment): Grant | null {
   let best: Grant | null = null;
-  const better = (g: Grant): void => {
-    if (best === null || RANK[g] > RANK[best]) best = g;
-  };
   for (const ref of refs) {
     switch (ref.type) {
       case '*':
@@ -148,8 +150,8 @@ export function principalMatch(refs: readonly PrincipalRef[], p: Principal, env:
         const root = ROOT_RE.exec(v);
         const acct = root ? root[1] : /^\d{12}$/.test(v) ? v : undefined;
         if (acct !== undefined) {
-          if (acct === p.accountId) better('account');
-        } else if (p.kind === 'assumed-role' && p.role && v === p.role.arn) better('role');
+          if (acct === p.accountId) best = better(best, 'account');
+        } else if (p.kind === 'assumed-role' && p.role && v === p.role.arn) best = better(best, 'role');
         break;
       }
       case 'Service':
