@@ -46,7 +46,7 @@ function takeBuffered(src: Reading, length: number): void {
   if (src.destroyed) {
     // (its 'close' may already have been emitted: not waited for)
     src[kRead] = undefined;
-    r.reject(Object.assign(new Error('request body aborted'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    r.reject(aborted());
     return;
   }
   if (src.readableLength === length) {
@@ -96,5 +96,10 @@ function onError(this: Reading, e: unknown): void {
 }
 
 function onClose(this: Reading): void {
-  finish(this)?.reject(Object.assign(new Error('request body aborted'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+  finish(this)?.reject(aborted());
+}
+
+/** The error of a body whose stream closed before its end (the client went away). */
+function aborted(): Error {
+  return Object.assign(new Error('request body aborted'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }

@@ -64,7 +64,7 @@ class BodyTooLarge extends Error {}
 function readBody(req: IncomingMessage, limit: number, contentLength: string | undefined): Promise<Buffer> {
   const length = Number(contentLength ?? 0);
   if (length > limit) return Promise.reject(new BodyTooLarge());
-  return readSmallBody(req, limit, () => new BodyTooLarge(), Number.isSafeInteger(length) && length > 0 ? length : undefined);
+  return readSmallBody(req, limit, () => new BodyTooLarge(), Number.isSafeInteger(length) ? length : undefined);
 }
 
 /**

@@ -124,10 +124,13 @@ export class AuthzCache<V> {
     });
   }
 
-  /** Returns the cached value or computes, stores and returns it. */
-  async getOrLoad(credential: string, accountId: string, load: () => Promise<V>): Promise<V> {
+  /** The cached value (synchronously: no promise on a hit), or a promise of it computed, stored and returned. */
+  getOrLoad(credential: string, accountId: string, load: () => Promise<V>): V | Promise<V> {
     const hit = this.get(credential);
-    if (hit !== undefined) return hit;
+    return hit !== undefined ? hit : this.load(credential, accountId, load);
+  }
+
+  private async load(credential: string, accountId: string, load: () => Promise<V>): Promise<V> {
     const gen = this.accountGens.get(accountId) ?? 0;
     const global = this.globalGen;
     const v = await load();

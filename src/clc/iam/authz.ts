@@ -92,7 +92,7 @@ export class IamAuthorizer {
   private identityFacts(p: Principal): IdentityFacts | Promise<IdentityFacts> {
     if (p.kind !== 'user' && p.kind !== 'assumed-role') return NO_FACTS;
     const key = p.accessKeyId === undefined ? `|${p.userId}` : `${p.accessKeyId}|${p.userId}`;
-    return this.identityCache.get(key) ?? this.identityCache.getOrLoad(key, p.accountId, () => this.loadFacts(p));
+    return this.identityCache.getOrLoad(key, p.accountId, () => this.loadFacts(p));
   }
 
   private async loadFacts(p: Principal): Promise<IdentityFacts> {
